@@ -1,0 +1,745 @@
+# cython: language_level=3, embedsignature=True
+"""The compiled engine: micrograd's Value as a C struct, backward as a C loop.
+
+Each node is 64 bytes (80 with the garbage collector's header): the value and
+its gradient as doubles, two operand slots, one word that holds the opcode and
+the number of the last backward walk that reached the node, and a weak
+reference list. There is no per-node closure, dict or set: the walk switches
+on the opcode and applies the local derivative written beside the operation.
+
+What a node rarely needs (a label, a user's ``_backward`` callback, a
+user-built node's children, optimizer attributes such as ``p.m``) lives in an
+``_Extras`` object that takes the place of the second operand slot, which it
+keeps.
+
+The pure engine (micrograd_fast/pure.py) is the reference: every forward value,
+local derivative, exception class and message here must match it bit for bit.
+"""
+
+cimport cython
+from cpython.ref cimport PyObject
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_AsDouble
+from cpython.long cimport PyLong_Check, PyLong_AsDouble
+from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
+from cpython.number cimport PyNumber_Power
+from cpython.object cimport PyObject_GenericSetAttr
+from libc.float cimport DBL_MIN
+from libc.math cimport INFINITY, exp, isfinite, isinf, isnan, log, pow, tanh
+from libc.stdint cimport uint64_t
+
+from functools import partial
+
+cdef extern from "Python.h":
+    # the raw, borrowed-pointer forms of what the walk needs
+    void incref "Py_INCREF"(PyObject*)
+    void decref "Py_DECREF"(PyObject*)
+    PyObject* PyTuple_GET_ITEM(object, Py_ssize_t)
+    bint PyObject_IS_GC(object)
+    bint PyObject_GC_IsTracked(object)
+    void PyObject_GC_Track(object)
+    void PyObject_GC_UnTrack(object)
+    int generic_setattr "PyObject_GenericSetAttr"(object, object, PyObject*) except -1
+
+
+# -- opcodes -------------------------------------------------------------------
+# `_K` ops take a plain number operand, kept in the second slot as the int or
+# float the user gave (anything else is stored as its float).
+
+cdef enum:
+    LEAF = 0    # an input or parameter
+    ADD         # a + b
+    ADD_K       # a + k
+    MUL         # a * b
+    MUL_K       # a * k
+    POW_K       # a ** k
+    POW         # a ** b
+    RELU
+    TANH
+    EXP
+    LOG
+    SIGMOID
+    CUSTOM      # built by the user as Value(data, children, op): calls its _backward
+
+cdef tuple _OP_TEXT = ('', '+', '+', '*', '*', '**', '**', 'ReLU', 'tanh', 'exp', 'log',
+                       'sigmoid', '')
+
+
+# -- numbers -------------------------------------------------------------------
+# Same classes and messages as micrograd_fast/pure.py.
+
+cdef inline bint _is_real(object x):
+    """A real number, as Python's float() and PyFloat_AsDouble see one."""
+    if PyFloat_Check(x) or PyLong_Check(x):
+        return True
+    return hasattr(type(x), '__float__') or hasattr(type(x), '__index__')
+
+
+cdef object _constant(object x, double* k):
+    """A number operand as it will be stored (None when `x` is not a real number), its value in *k."""
+    if PyFloat_Check(x):
+        k[0] = PyFloat_AS_DOUBLE(x)
+        return x
+    if PyLong_Check(x):
+        k[0] = PyLong_AsDouble(x)  # OverflowError for a huge int, as in micrograd
+        return x
+    if not _is_real(x):
+        return None
+    try:
+        k[0] = PyFloat_AsDouble(x)
+    except TypeError:
+        return None
+    return k[0]  # numpy scalars, Fraction, ...: frozen as a float
+
+
+cdef inline double _k(object c) except? -1.0:
+    """The value of a stored number operand (always an int or a float)."""
+    if PyFloat_Check(c):
+        return PyFloat_AS_DOUBLE(c)
+    return PyLong_AsDouble(c)
+
+
+cdef double _to_float(object x, str what) except? -1.0:
+    if PyFloat_Check(x):
+        return PyFloat_AS_DOUBLE(x)
+    if _is_real(x):
+        try:
+            return PyFloat_AsDouble(x)
+        except TypeError:
+            pass
+    raise TypeError(f"{what} must be a real number, not {type(x).__name__!r}")
+
+
+cdef double _python_pow(double base, double exponent) except? -1.0:
+    """Python's own float ** (its special cases and exceptions), but never complex."""
+    try:
+        result = PyNumber_Power(base, exponent, None)
+    except OverflowError:
+        raise OverflowError(f"{base!r} ** {exponent!r} is too large for a float") from None
+    if type(result) is complex:
+        raise ValueError(f"{base!r} ** {exponent!r}: a negative number has no real power "
+                         f"with a fractional exponent")
+    return result
+
+
+cdef inline double _pow(double base, double exponent) except? -1.0:
+    cdef double r
+    if 0.0 < base < INFINITY and isfinite(exponent):
+        r = pow(base, exponent)
+        if DBL_MIN <= r < INFINITY:
+            return r  # Python's float ** calls the same pow() and returns this
+    return _python_pow(base, exponent)
+
+
+cdef inline double _exp(double x) except? -1.0:
+    cdef double r = exp(x)
+    if isinf(r) and isfinite(x):
+        raise OverflowError(f"exp({x!r}) is too large for a float")
+    return r
+
+
+cdef inline double _log(double x) except? -1.0:
+    if not x > 0.0 and not isnan(x):
+        raise ValueError(f"log({x!r}): the logarithm needs a positive number")
+    return log(x)
+
+
+def _leaf_backward():
+    pass
+
+
+# -- rarely used parts of a node -----------------------------------------------
+
+@cython.final
+cdef class _Extras:
+    cdef object b           # the node's second operand slot, moved here
+    cdef tuple children     # the children of a user-built (CUSTOM) node
+    cdef object backward    # the _backward of a CUSTOM node
+    cdef object op          # a user's _op text, or None for the opcode's
+    cdef object label
+    cdef dict attrs         # any other attribute (optimizer state, ...)
+
+
+cdef inline _Extras _extras(Value v):
+    """The node's extras, or None."""
+    if type(v._b) is _Extras:
+        return <_Extras>v._b
+    return None
+
+
+cdef _Extras _make_extras(Value v):
+    cdef _Extras e = _extras(v)
+    if e is None:
+        e = _Extras.__new__(_Extras)
+        e.b = v._b
+        e.label = ''
+        v._b = e
+    return e
+
+
+cdef inline object _operand_b(Value v):
+    """The second operand slot: a Value, a number, or None."""
+    cdef object b = v._b
+    if type(b) is _Extras:
+        return (<_Extras>b).b
+    return b
+
+
+cdef inline bint _may_be_in_cycle(object x):
+    # CPython's rule for tuples of atoms: only a container can lead back
+    return PyObject_IS_GC(x) and PyObject_GC_IsTracked(x)
+
+
+cdef void _update_tracking(Value v):
+    """Track the node with the collector only if it can be part of a reference cycle."""
+    cdef _Extras e = _extras(v)
+    cdef object b = _operand_b(v)
+    cdef bint needed = type(v) is not Value or _may_be_in_cycle(v._a) or (
+        isinstance(b, Value) and _may_be_in_cycle(b))
+    if e is not None and not needed:
+        needed = e.children is not None or _may_be_in_cycle(e.label)
+        if not needed and e.attrs is not None:
+            for value in e.attrs.values():
+                if PyObject_IS_GC(value):
+                    needed = True
+                    break
+    if needed and not PyObject_GC_IsTracked(v):
+        PyObject_GC_Track(v)
+    elif not needed and PyObject_GC_IsTracked(v):
+        PyObject_GC_UnTrack(v)
+
+
+# -- the node ------------------------------------------------------------------
+
+@cython.freelist(256)
+@cython.trashcan(True)
+@cython.no_gc_clear  # a cycle always passes through an _Extras, which the collector clears
+cdef class Value:
+    """ stores a single scalar value and its gradient """
+
+    cdef double _data
+    cdef double _grad
+    cdef Value _a           # first operand, or None
+    cdef object _b          # second operand (a Value or a number), None, or the _Extras
+    cdef uint64_t _stamp    # (walk number << 8) | opcode
+    cdef object __weakref__
+
+    def __init__(self, data, _children=(), _op='', label=''):
+        cdef tuple children = tuple(_children)
+        for child in children:
+            if not isinstance(child, Value):
+                raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
+        self._data = _to_float(data, "Value.data")
+        self._grad = 0.0
+        self._a = None
+        self._b = None
+        self._stamp = LEAF
+        if children:
+            e = _make_extras(self)
+            e.children = children
+            e.backward = _leaf_backward
+            self._stamp = CUSTOM
+        if _op:
+            _make_extras(self).op = _op
+        if label:
+            _make_extras(self).label = label
+        _update_tracking(self)
+
+    # data and grad are floats, whatever number was given
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = _to_float(value, "Value.data")
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = _to_float(value, "Value.grad")
+
+    @property
+    def label(self):
+        e = _extras(self)
+        return '' if e is None else e.label
+
+    @label.setter
+    def label(self, value):
+        if value == '' and _extras(self) is None:
+            return
+        _make_extras(self).label = value
+        _update_tracking(self)
+
+    @property
+    def _op(self):
+        e = _extras(self)
+        if e is not None and e.op is not None:
+            return e.op
+        if _opcode(self) == POW_K:
+            return f'**{_operand_b(self)}'
+        return _OP_TEXT[_opcode(self)]
+
+    @_op.setter
+    def _op(self, value):
+        _make_extras(self).op = value
+        _update_tracking(self)
+
+    @property
+    def _prev(self):
+        """The children of this node, as micrograd's set."""
+        cdef int op = _opcode(self)
+        if op == CUSTOM:
+            return set(_extras(self).children)
+        if op == LEAF:
+            return set()
+        b = _operand_b(self)
+        if op == ADD or op == MUL or op == POW:
+            return {self._a, b}
+        if op == ADD_K or op == MUL_K:
+            return {self._a, Value(_k(b))}
+        return {self._a}
+
+    @property
+    def _backward(self):
+        if _opcode(self) == CUSTOM:
+            return _extras(self).backward
+        if _opcode(self) == LEAF:
+            return _leaf_backward
+        return partial(_local_backward, self)
+
+    @_backward.setter
+    def _backward(self, fn):
+        # Karpathy's extension pattern: the node now runs the user's function
+        cdef _Extras e
+        if _opcode(self) != CUSTOM:
+            children = tuple(self._prev) if _opcode(self) == LEAF else _operands(self)
+            text = self._op
+            e = _make_extras(self)
+            e.children = children
+            e.op = text
+            _set_opcode(self, CUSTOM)
+        e = _extras(self)
+        e.backward = fn
+        _update_tracking(self)
+
+    # attributes that are not Value's own live in the extras
+    def __setattr__(self, name, value):
+        if name in _VALUE_ATTRIBUTES:
+            PyObject_GenericSetAttr(self, name, value)
+            return
+        if type(self) is not Value:  # a subclass: its own __dict__ or slots first
+            try:
+                PyObject_GenericSetAttr(self, name, value)
+                return
+            except AttributeError:
+                pass
+        e = _make_extras(self)
+        if e.attrs is None:
+            e.attrs = {}
+        e.attrs[name] = value
+        _update_tracking(self)
+
+    def __getattr__(self, name):
+        e = _extras(self)
+        if e is not None and e.attrs is not None and name in e.attrs:
+            return e.attrs[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        e = _extras(self)
+        if e is not None and e.attrs is not None and name in e.attrs:
+            del e.attrs[name]
+            _update_tracking(self)
+            return
+        generic_setattr(self, name, NULL)  # delete
+
+    # operators: the arithmetic is micrograd's, op for op (see the blocks below)
+    def __add__(Value self, other):  # self + other
+        return _add(self, other)
+
+    def __radd__(Value self, other):  # other + self
+        return _add(self, other)
+
+    def __mul__(Value self, other):  # self * other
+        return _mul(self, other)
+
+    def __rmul__(Value self, other):  # other * self
+        return _mul(self, other)
+
+    def __pow__(Value self, other, modulo):  # self ** other
+        if modulo is not None:
+            return NotImplemented
+        return _power(self, other)
+
+    def __rpow__(Value self, other, modulo):  # other ** self
+        cdef double k
+        if modulo is not None or _constant(other, &k) is None:
+            return NotImplemented
+        return _power(Value(k), self)
+
+    def __neg__(self):  # -self
+        return _mul(self, -1)
+
+    def __sub__(Value self, other):  # self + (-other)
+        if isinstance(other, Value):
+            return _add(self, _mul(<Value>other, -1))
+        if not _is_real(other):
+            return NotImplemented
+        return _add(self, -other)
+
+    def __rsub__(Value self, other):  # other + (-self)
+        if not _is_real(other):
+            return NotImplemented
+        return _add(_mul(self, -1), other)
+
+    def __truediv__(Value self, other):  # self * other**-1
+        cdef double k
+        if isinstance(other, Value):
+            if (<Value>other)._data == 0.0:
+                raise ZeroDivisionError("Value division by zero")
+            return _mul(self, _power(<Value>other, -1))
+        if _constant(other, &k) is None:
+            return NotImplemented
+        if k == 0.0:
+            raise ZeroDivisionError("Value division by zero")
+        return _mul(self, _pow(k, -1.0))  # micrograd's other**-1, on the number
+
+    def __rtruediv__(Value self, other):  # other * self**-1
+        if not _is_real(other):
+            return NotImplemented
+        if self._data == 0.0:
+            raise ZeroDivisionError("Value division by zero")
+        return _mul(_power(self, -1), other)
+
+    def relu(self):
+        return _unary(RELU, self, 0.0 if self._data < 0 else self._data)
+
+    def tanh(self):
+        return _unary(TANH, self, tanh(self._data))
+
+    def exp(self):
+        return _unary(EXP, self, _exp(self._data))
+
+    def log(self):
+        return _unary(LOG, self, _log(self._data))
+
+    def sigmoid(self):
+        return _unary(SIGMOID, self, _sigmoid(self._data))
+
+    def backward(self):
+        """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
+        _backward_walk(self)
+
+    def __repr__(self):
+        return f"Value(data={self._data}, grad={self._grad})"
+
+    def __reduce__(self):
+        # data, grad and attributes survive copy and pickle; graph links do not
+        e = _extras(self)
+        attrs = dict(getattr(self, "__dict__", {}))
+        if e is not None:
+            if e.attrs:
+                attrs.update(e.attrs)
+            if e.label != '':
+                attrs["label"] = e.label
+        return (_rebuild, (type(self), self._data, self._grad, attrs))
+
+
+def _rebuild(cls, data, grad, attrs):
+    v = cls.__new__(cls)
+    Value.__init__(v, data)
+    v.grad = grad
+    for name, value in attrs.items():
+        setattr(v, name, value)
+    return v
+
+
+cdef frozenset _VALUE_ATTRIBUTES = frozenset(
+    name for name, attr in vars(Value).items() if hasattr(type(attr), '__set__'))
+
+
+cdef inline int _opcode(Value v):
+    return <int>(v._stamp & 0xFF)
+
+
+cdef inline void _set_opcode(Value v, int op):
+    v._stamp = (v._stamp & ~(<uint64_t>0xFF)) | <uint64_t>op
+
+
+cdef tuple _operands(Value v):
+    """The Value operands of a built-in node, in order."""
+    b = _operand_b(v)
+    return (v._a, b) if isinstance(b, Value) else (v._a,)
+
+
+cdef Value _node(int op, double data, Value a, object b):
+    """A new node made by an operation: no constructor call, no closure."""
+    cdef Value out = Value.__new__(Value)
+    out._data = data
+    out._stamp = op
+    out._a = a
+    out._b = b
+    if not (PyObject_GC_IsTracked(a) or (isinstance(b, Value) and PyObject_GC_IsTracked(b))):
+        PyObject_GC_UnTrack(out)  # holds only untracked nodes and numbers: no cycle possible
+    return out
+
+
+cdef inline Value _unary(int op, Value a, double data):
+    return _node(op, data, a, None)
+
+
+# -- one block per operation: forward, then its local derivative ----------------
+# The backward functions get the node and its grad; they accumulate into the
+# operands in the same order and with the same arithmetic as pure.py.
+
+# +
+cdef object _add(Value a, object other):
+    cdef double k
+    if isinstance(other, Value):
+        return _node(ADD, a._data + (<Value>other)._data, a, other)
+    c = _constant(other, &k)
+    if c is None:
+        return NotImplemented
+    return _node(ADD_K, a._data + k, a, c)
+
+cdef inline int _add_backward(Value out, double g) except -1:
+    out._a._grad += g
+    if _opcode(out) == ADD:
+        (<Value>_operand_b(out))._grad += g
+    return 0
+
+# *
+cdef object _mul(Value a, object other):
+    cdef double k
+    if isinstance(other, Value):
+        return _node(MUL, a._data * (<Value>other)._data, a, other)
+    c = _constant(other, &k)
+    if c is None:
+        return NotImplemented
+    return _node(MUL_K, a._data * k, a, c)
+
+cdef inline int _mul_backward(Value out, double g) except -1:
+    cdef Value a = out._a, b
+    if _opcode(out) == MUL:
+        b = <Value>_operand_b(out)
+        a._grad += b._data * g
+        b._grad += a._data * g
+    else:
+        a._grad += _k(_operand_b(out)) * g
+    return 0
+
+# **
+cdef object _power(Value a, object other):
+    cdef double k
+    if isinstance(other, Value):
+        if a._data < 0.0:
+            raise ValueError(f"{a._data!r} ** Value: a negative base has no real "
+                             f"power for a Value exponent")
+        return _node(POW, _pow(a._data, (<Value>other)._data), a, other)
+    c = _constant(other, &k)
+    if c is None:
+        return NotImplemented
+    return _node(POW_K, _pow(a._data, k), a, c)
+
+cdef inline int _pow_backward(Value out, double g) except -1:
+    cdef Value a = out._a, b
+    cdef double k
+    if _opcode(out) == POW_K:
+        k = _k(_operand_b(out))
+        a._grad += (k * _pow(a._data, k - 1.0)) * g
+    else:
+        b = <Value>_operand_b(out)
+        a._grad += (b._data * _pow(a._data, b._data - 1.0)) * g
+        # d/db a**b = a**b * log(a); 0 at a == 0, as in PyTorch
+        if a._data != 0.0:
+            b._grad += (out._data * _log(a._data)) * g
+    return 0
+
+# relu: forward in Value.relu
+cdef inline void _relu_backward(Value out, double g):
+    out._a._grad += (out._data > 0) * g
+
+# tanh: forward in Value.tanh
+cdef inline void _tanh_backward(Value out, double g):
+    cdef double t = out._data
+    out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
+
+# exp: forward in Value.exp
+cdef inline void _exp_backward(Value out, double g):
+    out._a._grad += out._data * g
+
+# log: forward in Value.log
+cdef inline int _log_backward(Value out, double g) except -1:
+    out._a._grad += (1.0 / out._a._data) * g
+    return 0
+
+# sigmoid
+cdef inline double _sigmoid(double x):
+    cdef double e
+    if x >= 0.0:
+        return 1.0 / (1.0 + exp(-x))
+    e = exp(x)  # the same function, written so that exp cannot overflow
+    return e / (1.0 + e)
+
+cdef inline void _sigmoid_backward(Value out, double g):
+    cdef double s = out._data
+    out._a._grad += (s * (1.0 - s)) * g
+
+
+cdef int _apply_local_backward(Value v) except -1:
+    """The chain rule at one node: the switch the walk runs for every node."""
+    cdef int op = _opcode(v)
+    cdef double g = v._grad
+    if op == LEAF:
+        pass
+    elif op == ADD or op == ADD_K:
+        _add_backward(v, g)
+    elif op == MUL or op == MUL_K:
+        _mul_backward(v, g)
+    elif op == POW or op == POW_K:
+        _pow_backward(v, g)
+    elif op == RELU:
+        _relu_backward(v, g)
+    elif op == TANH:
+        _tanh_backward(v, g)
+    elif op == EXP:
+        _exp_backward(v, g)
+    elif op == LOG:
+        _log_backward(v, g)
+    elif op == SIGMOID:
+        _sigmoid_backward(v, g)
+    elif op == CUSTOM:
+        _extras(v).backward()
+    return 0
+
+
+def _local_backward(Value v):
+    """What `node._backward()` runs for a built-in node, as in the lecture."""
+    _apply_local_backward(v)
+
+
+# -- the backward walk -----------------------------------------------------------
+# A depth-first search on an explicit stack gives the order of micrograd's
+# recursive build_topo (children in operand order); nodes are marked visited by
+# writing the walk's number into their stamp. Then one loop runs the chain rule
+# from the root down. The arrays are kept for the next walk.
+
+ctypedef struct _Frame:
+    PyObject* node
+    Py_ssize_t next_child
+
+ctypedef struct _Walk:
+    PyObject** topo         # owned references, in topological order
+    Py_ssize_t n
+    Py_ssize_t topo_cap
+    _Frame* stack
+    Py_ssize_t stack_cap
+
+cdef uint64_t _walks = 0           # walks started so far; stamps nodes
+cdef _Walk _spare                  # the arrays of the last walk, for the next
+cdef bint _spare_busy = False      # a user callback walking inside a walk gets new ones
+
+
+cdef inline bint _seen(Value v, uint64_t walk):
+    return (v._stamp >> 8) == walk
+
+
+cdef inline void _see(Value v, uint64_t walk):
+    v._stamp = (walk << 8) | (v._stamp & 0xFF)
+
+
+cdef inline PyObject* _child(Value v, Py_ssize_t i):
+    """The i-th child of v (borrowed), or NULL past the last."""
+    cdef int op = _opcode(v)
+    cdef tuple children
+    if op == LEAF:
+        return NULL
+    if op == CUSTOM:
+        children = _extras(v).children
+        return PyTuple_GET_ITEM(children, i) if i < len(children) else NULL
+    if i == 0:
+        return <PyObject*>v._a
+    if i == 1 and (op == ADD or op == MUL or op == POW):
+        b = v._b
+        if type(b) is _Extras:
+            return <PyObject*>(<_Extras>b).b
+        return <PyObject*>b
+    return NULL
+
+
+cdef int _grow(void** array, Py_ssize_t* capacity, size_t item) except -1:
+    cdef Py_ssize_t cap = capacity[0] * 2 if capacity[0] else 1024
+    cdef void* bigger = PyMem_Realloc(array[0], cap * item)
+    if bigger == NULL:
+        raise MemoryError()
+    array[0] = bigger
+    capacity[0] = cap
+    return 0
+
+
+cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
+    cdef Py_ssize_t depth = 1
+    cdef PyObject* child
+    cdef Value v
+    w.n = 0
+    if w.stack_cap == 0:
+        _grow(<void**>&w.stack, &w.stack_cap, sizeof(_Frame))
+    _see(root, walk)
+    w.stack[0].node = <PyObject*>root
+    w.stack[0].next_child = 0
+    while depth:
+        v = <Value>w.stack[depth - 1].node
+        child = _child(v, w.stack[depth - 1].next_child)
+        if child != NULL:
+            w.stack[depth - 1].next_child += 1
+            if not _seen(<Value>child, walk):
+                _see(<Value>child, walk)
+                if depth == w.stack_cap:
+                    _grow(<void**>&w.stack, &w.stack_cap, sizeof(_Frame))
+                w.stack[depth].node = child
+                w.stack[depth].next_child = 0
+                depth += 1
+        else:
+            depth -= 1
+            if w.n == w.topo_cap:
+                _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*))
+            incref(<PyObject*>v)
+            w.topo[w.n] = <PyObject*>v
+            w.n += 1
+    return 0
+
+
+cdef int _backward_walk(Value root) except -1:
+    global _walks, _spare, _spare_busy
+    cdef _Walk w
+    cdef bint own_spare = not _spare_busy
+    cdef Py_ssize_t i
+    if own_spare:
+        w = _spare
+        _spare_busy = True
+    else:
+        w = _Walk(NULL, 0, 0, NULL, 0)
+    w.n = 0
+    _walks += 1
+    try:
+        _topological_order(root, &w, _walks)
+        # go one variable at a time and apply the chain rule to get its gradient
+        root._grad = 1.0
+        i = w.n - 1
+        while i >= 0:
+            _apply_local_backward(<Value>w.topo[i])
+            i -= 1
+    finally:
+        for i in range(w.n):
+            decref(w.topo[i])
+        w.n = 0
+        if own_spare:
+            _spare = w
+            _spare_busy = False
+        else:
+            PyMem_Free(w.topo)
+            PyMem_Free(w.stack)
+    return 0

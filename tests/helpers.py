@@ -1,0 +1,55 @@
+"""Programs that the tests run on each engine."""
+
+import random
+
+
+def karpathy_sanity(Value):
+    """micrograd's test_sanity_check: y = -20, dy/dx = 46."""
+    x = Value(-4.0)
+    z = 2 * x + 2 + x
+    q = z.relu() + z * x
+    h = (z * z).relu()
+    y = h + q + q * x
+    y.backward()
+    return x, y
+
+
+def karpathy_more_ops(Value):
+    """micrograd's test_more_ops: g = 24.70408163265306, dg/da = 138.83..., dg/db = 645.57..."""
+    a = Value(-4.0)
+    b = Value(2.0)
+    c = a + b
+    d = a * b + b**3
+    c += c + 1
+    c += 1 + c + (-a)
+    d += d * 2 + (b + a).relu()
+    d += 3 * d + (b - a).relu()
+    e = c - d
+    f = e**2
+    g = f / 2.0
+    g += 10.0 / f
+    g.backward()
+    return a, b, g
+
+
+def train_moons(nn, Value, steps=5, n_samples=40, seed=1337):
+    """micrograd's demo.ipynb training loop (max-margin loss + L2, SGD): the loss per step."""
+    from micrograd_fast.datasets import make_moons
+    random.seed(seed)
+    X, y = make_moons(n_samples=n_samples, noise=0.1, random_state=seed)
+    y = [yi * 2 - 1 for yi in y]
+    model = nn.MLP(2, [16, 16, 1], value_type=Value)
+    losses = []
+    for k in range(steps):
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        data_loss = sum((1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)) * (1.0 / len(y))
+        reg_loss = 1e-4 * sum(p * p for p in model.parameters())
+        loss = data_loss + reg_loss
+        model.zero_grad()
+        loss.backward()
+        learning_rate = 1.0 - 0.9 * k / steps
+        for p in model.parameters():
+            p.data -= learning_rate * p.grad
+        losses.append(loss.data)
+    return losses, [(p.data, p.grad) for p in model.parameters()]

@@ -1,0 +1,284 @@
+"""The engine contract (ARCHITECTURE.md), on both engines."""
+
+import copy
+import math
+import pickle
+import weakref
+
+import pytest
+
+from helpers import karpathy_more_ops, karpathy_sanity
+
+
+def test_sanity_check(engine):
+    x, y = karpathy_sanity(engine.Value)
+    assert y.data == -20.0
+    assert x.grad == 46.0
+
+
+def test_more_ops(engine):
+    a, b, g = karpathy_more_ops(engine.Value)
+    assert g.data == 24.70408163265306
+    assert a.grad == 138.83381924198252
+    assert b.grad == 645.5772594752186
+
+
+def test_data_and_grad_are_floats(engine):
+    v = engine.Value(2)
+    assert type(v.data) is float and v.data == 2.0
+    assert type(v.grad) is float and v.grad == 0.0
+    v.grad = 0  # what Module.zero_grad writes
+    assert type(v.grad) is float
+    v.data -= 0.5 * 3
+    assert v.data == 0.5
+    assert repr(engine.Value(2)) == "Value(data=2.0, grad=0.0)"
+    assert repr(engine.Value(-1.5) * 2) == "Value(data=-3.0, grad=0.0)"
+
+
+def test_numbers_of_every_kind(engine):
+    np = pytest.importorskip("numpy")
+    V = engine.Value
+    assert V(True).data == 1.0
+    assert V(np.float64(1.5)).data == 1.5
+    assert V(np.int64(3)).data == 3.0
+    assert (V(2.0) * np.float32(0.5)).data == 1.0
+    out = np.int64(-1) * V(3.0)  # the demo's -yi*scorei with a numpy label on the left
+    assert isinstance(out, V) and out.data == -3.0
+    assert (V(1.0) + 10**15).data == 1e15 + 1.0
+
+
+def test_op_labels(engine):
+    V = engine.Value
+    a, b = V(2.0), V(3.0)
+    assert (a + b)._op == '+' and (a + 1)._op == '+' and (1 + a)._op == '+'
+    assert (a * b)._op == '*' and (a * 2)._op == '*'
+    assert (a ** 2)._op == '**2' and (a ** 0.5)._op == '**0.5' and (a ** b)._op == '**'
+    assert (a / b)._op == '*'
+    assert a.relu()._op == 'ReLU'
+    assert [a.tanh()._op, a.exp()._op, a.log()._op, a.sigmoid()._op] == \
+        ['tanh', 'exp', 'log', 'sigmoid']
+    assert a._op == ''
+
+
+def test_prev(engine):
+    V = engine.Value
+    a, b = V(2.0), V(3.0)
+    assert (a + b)._prev == {a, b}
+    assert (a * a)._prev == {a}
+    assert (a ** 2)._prev == {a}
+    assert (a ** b)._prev == {a, b}
+    assert a.relu()._prev == {a}
+    assert a._prev == set()
+    # a number operand is kept in the node and shown as a leaf
+    prev = (a * 5)._prev
+    assert a in prev and len(prev) == 2
+    (const,) = prev - {a}
+    assert const.data == 5.0 and const._prev == set()
+    # x / y is micrograd's x * y**-1
+    q = a / b
+    (inv,) = q._prev - {a}
+    assert inv._op == '**-1' and inv._prev == {b}
+
+
+def test_label_and_attributes(engine):
+    V = engine.Value
+    a = V(2.0, label='a')
+    assert a.label == 'a'
+    e = a * V(3.0)
+    assert e.label == ''
+    e.label = 'e'
+    assert e.label == 'e'
+    assert e.data == 6.0
+    p = V(1.0)
+    p.m = 0.5  # as optimizers do
+    p.v = [1, 2]
+    assert p.m == 0.5 and p.v == [1, 2]
+    del p.m
+    assert not hasattr(p, 'm')
+    with pytest.raises(AttributeError, match="no attribute 'missing'"):
+        p.missing
+
+
+def test_hash_and_equality_by_identity(engine):
+    V = engine.Value
+    a, b = V(1.0), V(1.0)
+    assert a != b and a == a
+    assert len({a, b, a}) == 2
+    assert hash(a) == hash(a)
+
+
+def test_subclass(engine):
+    class Param(engine.Value):
+        def double(self):
+            return self * 2
+
+    p = Param(1.5, label='p')
+    assert isinstance(p, engine.Value) and p.label == 'p'
+    p.note = "kept"
+    assert p.note == "kept"
+    out = p.double()
+    out.backward()
+    assert type(out) is engine.Value and out.data == 3.0 and p.grad == 2.0
+
+
+def test_copy_and_pickle(engine):
+    V = engine.Value
+    a = V(2.5, label='a')
+    a.grad = -1.25
+    a.m = 0.5
+    for b in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
+        assert type(b) is V and b is not a
+        assert (b.data, b.grad, b.label, b.m) == (2.5, -1.25, 'a', 0.5)
+    c = pickle.loads(pickle.dumps(a * 2))
+    assert c.data == 5.0 and c._prev == set()  # graph links are not kept
+
+
+def test_weakref_dies_with_the_graph(engine):
+    import gc
+    V = engine.Value
+    x = V(3.0)
+    y = (x * 2 + 1).relu()
+    ref = weakref.ref(y)
+    inner = weakref.ref(next(iter(y._prev)))
+    y.backward()
+    del y
+    gc.collect()
+    assert ref() is None and inner() is None
+
+
+def test_backward_accumulates_like_micrograd(engine):
+    V = engine.Value
+    a, b = V(2.0), V(-3.0)
+    y = a * b + a
+    y.backward()
+    assert (a.grad, b.grad, y.grad) == (-2.0, 2.0, 1.0)
+    y.backward()  # the root is reseeded with 1, every other node accumulates,
+    # the inner a*b too (its grad is 2 now), exactly as micrograd does
+    assert (a.grad, b.grad, y.grad) == (-2.0 + 1.0 + 2 * -3.0, 2.0 + 2 * 2.0, 1.0)
+
+
+def test_reused_node_gets_every_path(engine):
+    V = engine.Value
+    a = V(3.0)
+    b = a + a
+    c = b + b
+    c.backward()
+    assert a.grad == 4.0 and b.grad == 2.0
+
+
+def test_extension_pattern(engine):
+    """Karpathy's pattern: out = Value(x, (a,), 'myop'); out._backward = fn."""
+    V = engine.Value
+
+    def cube(a):
+        out = V(a.data ** 3, (a,), 'cube')
+
+        def _backward():
+            a.grad += 3 * a.data ** 2 * out.grad
+        out._backward = _backward
+        return out
+
+    x = V(2.0)
+    y = cube(x * 1.5) + x  # mixed freely with built-in ops
+    assert y.data == 29.0
+    y.backward()
+    assert x.grad == 3 * 3.0 ** 2 * 1.5 + 1
+    assert cube(x)._op == 'cube' and cube(x)._prev == {x}
+
+
+def test_manual_backward_as_in_the_lecture(engine):
+    """The lecture calls o._backward() node by node before writing backward()."""
+    V = engine.Value
+    x1, w1, b = V(2.0), V(-3.0), V(6.8813735870195432)
+    n = x1 * w1 + b
+    o = n.tanh()
+    o.grad = 1.0
+    o._backward()
+    assert math.isclose(n.grad, 0.5, rel_tol=1e-9)
+    n._backward()
+    x1w1 = next(v for v in n._prev if v is not b)
+    x1w1._backward()
+    assert math.isclose(x1.grad, -1.5, rel_tol=1e-9) and math.isclose(w1.grad, 1.0, rel_tol=1e-9)
+    x1._backward()  # a leaf's _backward does nothing
+
+
+def test_replacing_a_builtin_backward(engine):
+    V = engine.Value
+    a, b = V(2.0), V(5.0)
+    out = a * b
+    calls = []
+    out._backward = lambda: calls.append(out.grad)
+    (out + 1).backward()
+    assert calls == [1.0] and a.grad == 0.0 and b.grad == 0.0
+    assert out._prev == {a, b} and out._op == '*'
+
+
+def test_not_a_number_operands_defer(engine):
+    V = engine.Value
+
+    class Other:
+        def __radd__(self, value):
+            return "other"
+
+        def __rmul__(self, value):
+            return "other"
+
+    assert V(1.0) + Other() == "other" and V(1.0) * Other() == "other"
+
+
+@pytest.mark.parametrize("name, f, df, x", [
+    ("add", lambda v: v + 2.5, lambda x: 1.0, 0.7),
+    ("radd", lambda v: 2.5 + v, lambda x: 1.0, 0.7),
+    ("sub", lambda v: v - 2.5, lambda x: 1.0, 0.7),
+    ("rsub", lambda v: 2.5 - v, lambda x: -1.0, 0.7),
+    ("mul", lambda v: v * -1.5, lambda x: -1.5, 0.7),
+    ("rmul", lambda v: -1.5 * v, lambda x: -1.5, 0.7),
+    ("div", lambda v: v / 4.0, lambda x: 0.25, 0.7),
+    ("rdiv", lambda v: 3.0 / v, lambda x: -3.0 / x**2, 0.7),
+    ("neg", lambda v: -v, lambda x: -1.0, 0.7),
+    ("square", lambda v: v ** 2, lambda x: 2 * x, 0.7),
+    ("pow_float", lambda v: v ** 1.7, lambda x: 1.7 * x ** 0.7, 0.7),
+    ("pow_neg", lambda v: v ** -2, lambda x: -2 * x ** -3, 0.7),
+    ("rpow", lambda v: 2.0 ** v, lambda x: 2.0 ** x * math.log(2.0), 0.7),
+    ("relu_pos", lambda v: v.relu(), lambda x: 1.0, 0.7),
+    ("relu_neg", lambda v: v.relu(), lambda x: 0.0, -0.7),
+    ("tanh", lambda v: v.tanh(), lambda x: 1 - math.tanh(x) ** 2, 0.7),
+    ("exp", lambda v: v.exp(), lambda x: math.exp(x), 0.7),
+    ("log", lambda v: v.log(), lambda x: 1 / x, 0.7),
+    ("sigmoid", lambda v: v.sigmoid(), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2, 0.7),
+    ("sigmoid_neg", lambda v: v.sigmoid(), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2, -3.0),
+])
+def test_each_op_against_finite_differences(engine, name, f, df, x):
+    V = engine.Value
+    v = V(x)
+    out = f(v)
+    out.backward()
+    h = 1e-6
+    numeric = (f(V(x + h)).data - f(V(x - h)).data) / (2 * h)
+    assert math.isclose(v.grad, df(x), rel_tol=1e-12, abs_tol=1e-15)
+    assert math.isclose(v.grad, numeric, rel_tol=1e-6, abs_tol=1e-8)
+
+
+def test_value_exponent_gradients(engine):
+    V = engine.Value
+    a, b = V(1.7), V(2.3)
+    y = a ** b
+    y.backward()
+    assert y.data == 1.7 ** 2.3
+    assert math.isclose(a.grad, 2.3 * 1.7 ** 1.3, rel_tol=1e-12)
+    assert math.isclose(b.grad, 1.7 ** 2.3 * math.log(1.7), rel_tol=1e-12)
+    z = V(0.0) ** V(2.0)  # d/db at a zero base is 0, as in PyTorch
+    z.backward()
+    assert z.data == 0.0
+
+
+def test_nan_and_inf_propagate_like_floats(engine):
+    V = engine.Value
+    inf, nan = math.inf, math.nan
+    assert (V(inf) * 0).data != (V(inf) * 0).data  # nan
+    assert (V(inf) + 1).data == inf
+    assert math.isnan(V(nan).relu().data)
+    assert V(inf).tanh().data == 1.0 and V(-inf).exp().data == 0.0
+    assert V(inf).log().data == inf and math.isnan(V(nan).log().data)
+    assert V(1000.0).tanh().data == 1.0 and V(-1000.0).sigmoid().data == 0.0
+    assert (V(1e308) * 10).data == inf  # float multiplication overflows quietly

@@ -1,0 +1,123 @@
+"""Bad input: the same exception class and message on both engines, never a crash.
+
+Each case is a function of the Value class; both engines must raise the same
+class with the same message, and the graph built before stays usable.
+"""
+
+import math
+
+import pytest
+
+
+def _negative_fractional_power(V):
+    return V(-8.0) ** (1 / 3)
+
+
+CASES = {
+    "value_of_str": (TypeError, lambda V: V("a")),
+    "value_of_none": (TypeError, lambda V: V(None)),
+    "value_of_list": (TypeError, lambda V: V([1])),
+    "value_of_value": (TypeError, lambda V: V(V(1.0))),
+    "value_of_huge_int": (OverflowError, lambda V: V(10**400)),
+    "children_not_values": (TypeError, lambda V: V(1.0, (2.0,), 'op')),
+    "add_str": (TypeError, lambda V: V(1.0) + "a"),
+    "radd_str": (TypeError, lambda V: "a" + V(1.0)),
+    "sub_str": (TypeError, lambda V: V(1.0) - "a"),
+    "rsub_str": (TypeError, lambda V: "a" - V(1.0)),
+    "mul_none": (TypeError, lambda V: V(1.0) * None),
+    "div_list": (TypeError, lambda V: V(1.0) / [1]),
+    "rdiv_str": (TypeError, lambda V: "a" / V(1.0)),
+    "pow_str": (TypeError, lambda V: V(1.0) ** "a"),
+    "pow_modulo": (TypeError, lambda V: pow(V(2.0), 2, 3)),
+    "add_huge_int": (OverflowError, lambda V: V(1.0) + 10**400),
+    "zero_to_negative_power": (ZeroDivisionError, lambda V: V(0.0) ** -1),
+    "divide_by_zero_number": (ZeroDivisionError, lambda V: V(1.0) / 0),
+    "divide_by_zero_value": (ZeroDivisionError, lambda V: V(1.0) / V(0.0)),
+    "divide_number_by_zero_value": (ZeroDivisionError, lambda V: 1.0 / V(0.0)),
+    "negative_fractional_power": (ValueError, _negative_fractional_power),
+    "negative_base_value_exponent": (ValueError, lambda V: V(-2.0) ** V(2.0)),
+    "number_to_value_power_negative": (ValueError, lambda V: (-2.0) ** V(0.5)),
+    "power_overflow": (OverflowError, lambda V: V(1e300) ** 2),
+    "exp_overflow": (OverflowError, lambda V: V(1000.0).exp()),
+    "log_zero": (ValueError, lambda V: V(0.0).log()),
+    "log_negative": (ValueError, lambda V: V(-1.0).log()),
+    "log_minus_inf": (ValueError, lambda V: V(-math.inf).log()),
+    "compare": (TypeError, lambda V: V(1.0) < V(2.0)),
+}
+
+
+def _raised(fn, V):
+    with pytest.raises(Exception) as info:
+        fn(V)
+    return info.value
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_input_raises(engine, case):
+    expected, fn = CASES[case]
+    error = _raised(fn, engine.Value)
+    assert type(error) is expected, f"{case}: {error!r}"
+    assert str(error), "the message says what was wrong"
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_same_class_and_message_on_both_engines(engine_pair, case):
+    compiled, pure = engine_pair
+    _, fn = CASES[case]
+    c, p = _raised(fn, compiled.Value), _raised(fn, pure.Value)
+    assert type(c) is type(p)
+    # Python names the compiled class by its full name in its own messages
+    assert str(c).replace("micrograd_fast._engine.Value", "Value") == str(p)
+
+
+@pytest.mark.parametrize("attr", ["data", "grad"])
+@pytest.mark.parametrize("bad", ["1.0", None, [1.0], 1j])
+def test_assigning_a_non_number(engine, attr, bad):
+    v = engine.Value(1.0)
+    with pytest.raises(TypeError, match=f"Value.{attr} must be a real number"):
+        setattr(v, attr, bad)
+    assert getattr(v, attr) == (1.0 if attr == "data" else 0.0)
+
+
+def test_backward_errors_leave_the_graph_usable(engine):
+    V = engine.Value
+    x = V(0.0)
+    y = x ** 0.5  # forward is fine: 0.0
+    assert y.data == 0.0
+    with pytest.raises(ZeroDivisionError):
+        y.backward()  # d/dx x**0.5 = 0.5 * 0.0**-0.5, as micrograd computes it
+    x.data = 4.0
+    z = x ** 0.5
+    z.backward()
+    assert z.grad == 1.0 and x.grad == 0.25
+
+
+def test_a_custom_backward_that_raises(engine):
+    V = engine.Value
+    a = V(2.0)
+    out = V(a.data * 3, (a,), 'boom')
+
+    def _backward():
+        raise RuntimeError("custom backward failed")
+    out._backward = _backward
+    y = out * 2 + a
+    with pytest.raises(RuntimeError, match="custom backward failed") as info:
+        y.backward()
+    assert info.traceback[-1].name == "_backward"
+    assert a.grad == 1.0  # the path through + ran before the failing node
+    out._backward = lambda: None
+    a.grad = 0.0
+    y.backward()
+    assert a.grad == 1.0 and out.grad == 2.0 + 4.0  # out*2 kept its grad of 1 from the first walk
+
+
+def test_errors_in_operations_keep_operands_intact(engine):
+    V = engine.Value
+    a = V(3.0)
+    b = a * 2
+    for bad in (lambda: b + "x", lambda: b / 0, lambda: (b - 10).log(), lambda: (b * 200).exp()):
+        with pytest.raises((TypeError, ZeroDivisionError, ValueError, OverflowError)):
+            bad()
+    c = b * b
+    c.backward()
+    assert c.data == 36.0 and a.grad == 24.0
