@@ -1,6 +1,17 @@
-"""Programs that the tests run on each engine."""
+"""Programs that the tests run on each engine, and a subprocess runner."""
 
+import os
 import random
+import subprocess
+import sys
+import textwrap
+
+
+def run_python(code, timeout=300, env=None):
+    """Run ``code`` in a fresh interpreter: a crash fails a test instead of the run."""
+    environ = dict(os.environ, **(env or {}))
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                          text=True, timeout=timeout, env=environ)
 
 
 def karpathy_sanity(Value):
