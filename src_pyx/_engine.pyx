@@ -18,14 +18,15 @@ local derivative, exception class and message here must match it bit for bit.
 
 cimport cython
 from cpython.ref cimport PyObject
-from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_AsDouble
-from cpython.long cimport PyLong_Check, PyLong_AsDouble
+from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_Check, PyFloat_CheckExact, PyFloat_AsDouble
+from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsDouble
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.number cimport PyNumber_Power
 from cpython.object cimport PyObject_GenericSetAttr
 from libc.float cimport DBL_MIN
-from libc.math cimport INFINITY, exp, isfinite, isinf, isnan, log, pow, tanh
+from libc.math cimport INFINITY, exp, fabs, floor, fmod, isfinite, isinf, isnan, log, pow, tanh
 from libc.stdint cimport uint64_t
+from libc.string cimport memset
 
 from functools import partial
 
@@ -39,6 +40,11 @@ cdef extern from "Python.h":
     void PyObject_GC_Track(object)
     void PyObject_GC_UnTrack(object)
     int generic_setattr "PyObject_GenericSetAttr"(object, object, PyObject*) except -1
+    # allocation of Value nodes (see _allocate_untracked)
+    ctypedef struct _TypeSlots "PyTypeObject":
+        Py_ssize_t tp_basicsize
+        PyObject* (*tp_alloc)(_TypeSlots*, Py_ssize_t) noexcept
+    PyObject* _PyObject_GC_New(_TypeSlots*)
 
 
 # -- opcodes -------------------------------------------------------------------
@@ -59,6 +65,10 @@ cdef enum:
     LOG
     SIGMOID
     CUSTOM      # built by the user as Value(data, children, op): calls its _backward
+
+# how many operand slots each opcode uses (CUSTOM nodes keep a tuple of children)
+cdef int[13] _ARITY
+_ARITY[:] = [0, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, -1]
 
 cdef tuple _OP_TEXT = ('', '+', '+', '*', '*', '**', '**', 'ReLU', 'tanh', 'exp', 'log',
                        'sigmoid', '')
@@ -93,9 +103,11 @@ cdef object _constant(object x, double* k):
 
 cdef inline double _k(object c) except? -1.0:
     """The value of a stored number operand (always an int or a float)."""
-    if PyFloat_Check(c):
+    if PyFloat_CheckExact(c):
         return PyFloat_AS_DOUBLE(c)
-    return PyLong_AsDouble(c)
+    if PyLong_CheckExact(c):
+        return PyLong_AsDouble(c)
+    return PyFloat_AsDouble(c)  # a subclass of int or float (bool, numpy.float64)
 
 
 cdef double _to_float(object x, str what) except? -1.0:
@@ -121,12 +133,33 @@ cdef double _python_pow(double base, double exponent) except? -1.0:
     return result
 
 
+cdef inline bint _is_odd(double integer) noexcept:
+    return fmod(fabs(integer), 2.0) == 1.0
+
+
 cdef inline double _pow(double base, double exponent) except? -1.0:
+    """base ** exponent for floats, exactly as Python's float ** computes it, never complex.
+
+    The common cases are computed here the way CPython's float_pow does them
+    (a zero base by rule; pow() on the absolute value of a negative base, the
+    sign put back for an odd integer exponent); anything else, and any result
+    that Python might reject (infinite or subnormal), is left to Python itself.
+    """
     cdef double r
-    if 0.0 < base < INFINITY and isfinite(exponent):
+    if not (isfinite(base) and isfinite(exponent)):
+        return _python_pow(base, exponent)
+    if base > 0.0:
         r = pow(base, exponent)
-        if DBL_MIN <= r < INFINITY:
-            return r  # Python's float ** calls the same pow() and returns this
+    elif base == 0.0:
+        if exponent > 0.0:
+            return base if _is_odd(exponent) else 0.0
+        return _python_pow(base, exponent)  # 1.0, or ZeroDivisionError
+    elif floor(exponent) == exponent:
+        r = -pow(-base, exponent) if _is_odd(exponent) else pow(-base, exponent)
+    else:
+        return _python_pow(base, exponent)  # ValueError: no real power
+    if r == 0.0 or DBL_MIN <= fabs(r) < INFINITY:
+        return r
     return _python_pow(base, exponent)
 
 
@@ -184,33 +217,29 @@ cdef inline object _operand_b(Value v):
     return b
 
 
-cdef inline bint _may_be_in_cycle(object x):
+cdef inline bint _may_be_in_cycle(object x) noexcept:
     # CPython's rule for tuples of atoms: only a container can lead back
     return PyObject_IS_GC(x) and PyObject_GC_IsTracked(x)
 
 
-cdef void _update_tracking(Value v):
+cdef void _update_tracking(Value v) noexcept:
     """Track the node with the collector only if it can be part of a reference cycle."""
     cdef _Extras e = _extras(v)
-    cdef object b = _operand_b(v)
-    cdef bint needed = type(v) is not Value or _may_be_in_cycle(v._a) or (
-        isinstance(b, Value) and _may_be_in_cycle(b))
-    if e is not None and not needed:
+    cdef bint needed = type(v) is not Value or (v._a is not None and _tracked(v._a))
+    if not needed and _ARITY[_opcode(v)] == 2:
+        needed = _tracked(<Value>_operand_b(v))
+    if not needed and e is not None:
         needed = e.children is not None or _may_be_in_cycle(e.label)
         if not needed and e.attrs is not None:
             for value in e.attrs.values():
                 if PyObject_IS_GC(value):
                     needed = True
                     break
-    if needed and not PyObject_GC_IsTracked(v):
-        PyObject_GC_Track(v)
-    elif not needed and PyObject_GC_IsTracked(v):
-        PyObject_GC_UnTrack(v)
+    _set_tracked(v, needed)
 
 
 # -- the node ------------------------------------------------------------------
 
-@cython.freelist(256)
 @cython.trashcan(True)
 @cython.no_gc_clear  # a cycle always passes through an _Extras, which the collector clears
 cdef class Value:
@@ -220,7 +249,7 @@ cdef class Value:
     cdef double _grad
     cdef Value _a           # first operand, or None
     cdef object _b          # second operand (a Value or a number), None, or the _Extras
-    cdef uint64_t _stamp    # (walk number << 8) | opcode
+    cdef uint64_t _stamp    # (walk number << 8) | TRACKED flag | opcode
     cdef object __weakref__
 
     def __init__(self, data, _children=(), _op='', label=''):
@@ -232,7 +261,7 @@ cdef class Value:
         self._grad = 0.0
         self._a = None
         self._b = None
-        self._stamp = LEAF
+        self._stamp = LEAF | (self._stamp & TRACKED)
         if children:
             e = _make_extras(self)
             e.children = children
@@ -461,12 +490,32 @@ cdef frozenset _VALUE_ATTRIBUTES = frozenset(
     name for name, attr in vars(Value).items() if hasattr(type(attr), '__set__'))
 
 
-cdef inline int _opcode(Value v):
-    return <int>(v._stamp & 0xFF)
+# The stamp: bits 0-6 the opcode, bit 7 set while the collector tracks the
+# node, bits 8-63 the number of the last backward walk that reached it.
+cdef enum:
+    OPCODE_MASK = 0x7F
+    TRACKED = 0x80
 
 
-cdef inline void _set_opcode(Value v, int op):
-    v._stamp = (v._stamp & ~(<uint64_t>0xFF)) | <uint64_t>op
+cdef inline int _opcode(Value v) noexcept:
+    return <int>(v._stamp & OPCODE_MASK)
+
+
+cdef inline void _set_opcode(Value v, int op) noexcept:
+    v._stamp = (v._stamp & ~(<uint64_t>OPCODE_MASK)) | <uint64_t>op
+
+
+cdef inline bint _tracked(Value v) noexcept:
+    """Can v be part of a reference cycle? (A subclass instance has a __dict__.)"""
+    return (v._stamp & TRACKED) != 0 or type(v) is not Value
+
+
+cdef void _set_tracked(Value v, bint tracked) noexcept:
+    if tracked and not PyObject_GC_IsTracked(v):
+        PyObject_GC_Track(v)
+    elif not tracked and PyObject_GC_IsTracked(v):
+        PyObject_GC_UnTrack(v)
+    v._stamp = (v._stamp | TRACKED) if tracked else (v._stamp & ~(<uint64_t>TRACKED))
 
 
 cdef tuple _operands(Value v):
@@ -482,9 +531,28 @@ cdef Value _node(int op, double data, Value a, object b):
     out._stamp = op
     out._a = a
     out._b = b
-    if not (PyObject_GC_IsTracked(a) or (isinstance(b, Value) and PyObject_GC_IsTracked(b))):
-        PyObject_GC_UnTrack(out)  # holds only untracked nodes and numbers: no cycle possible
+    # A new node starts untracked (see _allocate_untracked). Holding only
+    # untracked nodes and numbers, it cannot be part of a cycle: it is left to
+    # reference counting, as CPython does for a tuple of atoms.
+    if _tracked(a) or (_ARITY[op] == 2 and _tracked(<Value>b)):
+        _set_tracked(out, True)
     return out
+
+
+cdef PyObject* _allocate_untracked(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
+    """Value's tp_alloc: zeroed memory, not yet tracked by the garbage collector.
+
+    The generic allocator tracks every object at once; a node that turns out to
+    need no tracking would then be untracked again straight away. Subclasses
+    defined in Python keep the generic allocator.
+    """
+    cdef PyObject* o = _PyObject_GC_New(cls)
+    if o != NULL:
+        memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
+    return o
+
+
+(<_TypeSlots*>Value).tp_alloc = _allocate_untracked
 
 
 cdef inline Value _unary(int op, Value a, double data):
@@ -498,6 +566,8 @@ cdef inline Value _unary(int op, Value a, double data):
 # +
 cdef object _add(Value a, object other):
     cdef double k
+    if PyFloat_CheckExact(other):
+        return _node(ADD_K, a._data + PyFloat_AS_DOUBLE(other), a, other)
     if isinstance(other, Value):
         return _node(ADD, a._data + (<Value>other)._data, a, other)
     c = _constant(other, &k)
@@ -514,6 +584,8 @@ cdef inline int _add_backward(Value out, double g) except -1:
 # *
 cdef object _mul(Value a, object other):
     cdef double k
+    if PyFloat_CheckExact(other):
+        return _node(MUL_K, a._data * PyFloat_AS_DOUBLE(other), a, other)
     if isinstance(other, Value):
         return _node(MUL, a._data * (<Value>other)._data, a, other)
     c = _constant(other, &k)
@@ -522,13 +594,13 @@ cdef object _mul(Value a, object other):
     return _node(MUL_K, a._data * k, a, c)
 
 cdef inline int _mul_backward(Value out, double g) except -1:
-    cdef Value a = out._a, b
+    cdef Value b
     if _opcode(out) == MUL:
         b = <Value>_operand_b(out)
-        a._grad += b._data * g
-        b._grad += a._data * g
+        out._a._grad += b._data * g
+        b._grad += out._a._data * g
     else:
-        a._grad += _k(_operand_b(out)) * g
+        out._a._grad += _k(_operand_b(out)) * g
     return 0
 
 # **
@@ -559,16 +631,16 @@ cdef inline int _pow_backward(Value out, double g) except -1:
     return 0
 
 # relu: forward in Value.relu
-cdef inline void _relu_backward(Value out, double g):
+cdef inline void _relu_backward(Value out, double g) noexcept:
     out._a._grad += (out._data > 0) * g
 
 # tanh: forward in Value.tanh
-cdef inline void _tanh_backward(Value out, double g):
+cdef inline void _tanh_backward(Value out, double g) noexcept:
     cdef double t = out._data
     out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
 
 # exp: forward in Value.exp
-cdef inline void _exp_backward(Value out, double g):
+cdef inline void _exp_backward(Value out, double g) noexcept:
     out._a._grad += out._data * g
 
 # log: forward in Value.log
@@ -577,14 +649,14 @@ cdef inline int _log_backward(Value out, double g) except -1:
     return 0
 
 # sigmoid
-cdef inline double _sigmoid(double x):
+cdef inline double _sigmoid(double x) noexcept:
     cdef double e
     if x >= 0.0:
         return 1.0 / (1.0 + exp(-x))
     e = exp(x)  # the same function, written so that exp cannot overflow
     return e / (1.0 + e)
 
-cdef inline void _sigmoid_backward(Value out, double g):
+cdef inline void _sigmoid_backward(Value out, double g) noexcept:
     cdef double s = out._data
     out._a._grad += (s * (1.0 - s)) * g
 
@@ -632,42 +704,42 @@ ctypedef struct _Frame:
     Py_ssize_t next_child
 
 ctypedef struct _Walk:
-    PyObject** topo         # owned references, in topological order
+    PyObject** topo         # the nodes in topological order (borrowed: the root holds them)
     Py_ssize_t n
     Py_ssize_t topo_cap
     _Frame* stack
     Py_ssize_t stack_cap
+    bint has_custom         # a user's callback runs Python code, which could drop nodes
 
 cdef uint64_t _walks = 0           # walks started so far; stamps nodes
 cdef _Walk _spare                  # the arrays of the last walk, for the next
 cdef bint _spare_busy = False      # a user callback walking inside a walk gets new ones
 
 
-cdef inline bint _seen(Value v, uint64_t walk):
+cdef inline bint _seen(Value v, uint64_t walk) noexcept:
     return (v._stamp >> 8) == walk
 
 
-cdef inline void _see(Value v, uint64_t walk):
+cdef inline void _see(Value v, uint64_t walk) noexcept:
     v._stamp = (walk << 8) | (v._stamp & 0xFF)
 
 
-cdef inline PyObject* _child(Value v, Py_ssize_t i):
+cdef inline PyObject* _child(Value v, Py_ssize_t i) noexcept:
     """The i-th child of v (borrowed), or NULL past the last."""
-    cdef int op = _opcode(v)
+    cdef int arity = _ARITY[_opcode(v)]
+    cdef object b
     cdef tuple children
-    if op == LEAF:
-        return NULL
-    if op == CUSTOM:
-        children = _extras(v).children
+    if i >= arity:
+        if arity >= 0:
+            return NULL
+        children = _extras(v).children  # CUSTOM
         return PyTuple_GET_ITEM(children, i) if i < len(children) else NULL
     if i == 0:
         return <PyObject*>v._a
-    if i == 1 and (op == ADD or op == MUL or op == POW):
-        b = v._b
-        if type(b) is _Extras:
-            return <PyObject*>(<_Extras>b).b
-        return <PyObject*>b
-    return NULL
+    b = v._b
+    if type(b) is _Extras:
+        return <PyObject*>(<_Extras>b).b
+    return <PyObject*>b
 
 
 cdef int _grow(void** array, Py_ssize_t* capacity, size_t item) except -1:
@@ -682,19 +754,22 @@ cdef int _grow(void** array, Py_ssize_t* capacity, size_t item) except -1:
 
 cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
     cdef Py_ssize_t depth = 1
+    cdef _Frame* top
+    cdef PyObject* node
     cdef PyObject* child
-    cdef Value v
     w.n = 0
+    w.has_custom = False
     if w.stack_cap == 0:
         _grow(<void**>&w.stack, &w.stack_cap, sizeof(_Frame))
     _see(root, walk)
     w.stack[0].node = <PyObject*>root
     w.stack[0].next_child = 0
     while depth:
-        v = <Value>w.stack[depth - 1].node
-        child = _child(v, w.stack[depth - 1].next_child)
+        top = &w.stack[depth - 1]
+        node = top.node  # a plain pointer: casting it to Value costs no reference count
+        child = _child(<Value>node, top.next_child)
         if child != NULL:
-            w.stack[depth - 1].next_child += 1
+            top.next_child += 1
             if not _seen(<Value>child, walk):
                 _see(<Value>child, walk)
                 if depth == w.stack_cap:
@@ -706,9 +781,10 @@ cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
             depth -= 1
             if w.n == w.topo_cap:
                 _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*))
-            incref(<PyObject*>v)
-            w.topo[w.n] = <PyObject*>v
+            w.topo[w.n] = node
             w.n += 1
+            if _opcode(<Value>node) == CUSTOM:
+                w.has_custom = True
     return 0
 
 
@@ -716,25 +792,33 @@ cdef int _backward_walk(Value root) except -1:
     global _walks, _spare, _spare_busy
     cdef _Walk w
     cdef bint own_spare = not _spare_busy
+    cdef bint holding = False
     cdef Py_ssize_t i
+    cdef PyObject* node
     if own_spare:
         w = _spare
         _spare_busy = True
     else:
-        w = _Walk(NULL, 0, 0, NULL, 0)
+        w = _Walk(NULL, 0, 0, NULL, 0, False)
     w.n = 0
     _walks += 1
     try:
         _topological_order(root, &w, _walks)
+        if w.has_custom:  # keep every node alive while user code runs
+            for i in range(w.n):
+                incref(w.topo[i])
+            holding = True
         # go one variable at a time and apply the chain rule to get its gradient
         root._grad = 1.0
         i = w.n - 1
         while i >= 0:
-            _apply_local_backward(<Value>w.topo[i])
+            node = w.topo[i]
+            _apply_local_backward(<Value>node)
             i -= 1
     finally:
-        for i in range(w.n):
-            decref(w.topo[i])
+        if holding:
+            for i in range(w.n):
+                decref(w.topo[i])
         w.n = 0
         if own_spare:
             _spare = w
