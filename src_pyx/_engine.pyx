@@ -101,15 +101,6 @@ cdef object _constant(object x, double* k):
     return k[0]  # numpy scalars, Fraction, ...: frozen as a float
 
 
-cdef inline double _k(object c) except? -1.0:
-    """The value of a stored number operand (always an int or a float)."""
-    if PyFloat_CheckExact(c):
-        return PyFloat_AS_DOUBLE(c)
-    if PyLong_CheckExact(c):
-        return PyLong_AsDouble(c)
-    return PyFloat_AsDouble(c)  # a subclass of int or float (bool, numpy.float64)
-
-
 cdef double _to_float(object x, str what) except? -1.0:
     if PyFloat_Check(x):
         return PyFloat_AS_DOUBLE(x)
@@ -146,6 +137,8 @@ cdef inline double _pow(double base, double exponent) except? -1.0:
     that Python might reject (infinite or subnormal), is left to Python itself.
     """
     cdef double r
+    if exponent == 1.0:
+        return base  # what pow() returns too: a representable result is exact (x**2's gradient)
     if not (isfinite(base) and isfinite(exponent)):
         return _python_pow(base, exponent)
     if base > 0.0:
@@ -328,7 +321,7 @@ cdef class Value:
         if op == ADD or op == MUL or op == POW:
             return {self._a, b}
         if op == ADD_K or op == MUL_K:
-            return {self._a, Value(_k(b))}
+            return {self._a, Value(_k(<PyObject*>b))}
         return {self._a}
 
     @property
@@ -444,19 +437,19 @@ cdef class Value:
         return _mul(_power(self, -1), other)
 
     def relu(self):
-        return _unary(RELU, self, 0.0 if self._data < 0 else self._data)
+        return _relu(self)
 
     def tanh(self):
-        return _unary(TANH, self, tanh(self._data))
+        return _tanh(self)
 
     def exp(self):
-        return _unary(EXP, self, _exp(self._data))
+        return _exponential(self)
 
     def log(self):
-        return _unary(LOG, self, _log(self._data))
+        return _logarithm(self)
 
     def sigmoid(self):
-        return _unary(SIGMOID, self, _sigmoid(self._data))
+        return _sigmoid(self)
 
     def backward(self):
         """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
@@ -555,13 +548,27 @@ cdef PyObject* _allocate_untracked(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
 (<_TypeSlots*>Value).tp_alloc = _allocate_untracked
 
 
-cdef inline Value _unary(int op, Value a, double data):
-    return _node(op, data, a, None)
-
-
 # -- one block per operation: forward, then its local derivative ----------------
-# The backward functions get the node and its grad; they accumulate into the
-# operands in the same order and with the same arithmetic as pure.py.
+# Each forward makes the node; each backward gets the node and its grad and
+# accumulates into the operands, in the same order and with the same
+# arithmetic as pure.py. `_b(out)` is the second operand, borrowed: a Value for
+# ADD, MUL and POW, the number for ADD_K, MUL_K and POW_K.
+
+cdef inline PyObject* _b(Value v) noexcept:
+    cdef object b = v._b
+    if type(b) is _Extras:
+        return <PyObject*>(<_Extras>b).b
+    return <PyObject*>b
+
+
+cdef inline double _k(PyObject* c) except? -1.0:
+    """The value of a stored number operand (always an int or a float)."""
+    if PyFloat_CheckExact(<object>c):
+        return PyFloat_AS_DOUBLE(<object>c)
+    if PyLong_CheckExact(<object>c):
+        return PyLong_AsDouble(<object>c)
+    return PyFloat_AsDouble(<object>c)  # a subclass of int or float (bool, numpy.float64)
+
 
 # +
 cdef object _add(Value a, object other):
@@ -575,11 +582,10 @@ cdef object _add(Value a, object other):
         return NotImplemented
     return _node(ADD_K, a._data + k, a, c)
 
-cdef inline int _add_backward(Value out, double g) except -1:
+cdef inline void _add_backward(Value out, double g) noexcept:
     out._a._grad += g
     if _opcode(out) == ADD:
-        (<Value>_operand_b(out))._grad += g
-    return 0
+        (<Value>_b(out))._grad += g
 
 # *
 cdef object _mul(Value a, object other):
@@ -594,13 +600,12 @@ cdef object _mul(Value a, object other):
     return _node(MUL_K, a._data * k, a, c)
 
 cdef inline int _mul_backward(Value out, double g) except -1:
-    cdef Value b
+    cdef PyObject* b = _b(out)
     if _opcode(out) == MUL:
-        b = <Value>_operand_b(out)
-        out._a._grad += b._data * g
-        b._grad += out._a._data * g
+        out._a._grad += (<Value>b)._data * g
+        (<Value>b)._grad += out._a._data * g
     else:
-        out._a._grad += _k(_operand_b(out)) * g
+        out._a._grad += _k(b) * g
     return 0
 
 # **
@@ -617,44 +622,56 @@ cdef object _power(Value a, object other):
     return _node(POW_K, _pow(a._data, k), a, c)
 
 cdef inline int _pow_backward(Value out, double g) except -1:
-    cdef Value a = out._a, b
+    cdef PyObject* b = _b(out)
     cdef double k
     if _opcode(out) == POW_K:
-        k = _k(_operand_b(out))
-        a._grad += (k * _pow(a._data, k - 1.0)) * g
+        k = _k(b)
+        out._a._grad += (k * _pow(out._a._data, k - 1.0)) * g
     else:
-        b = <Value>_operand_b(out)
-        a._grad += (b._data * _pow(a._data, b._data - 1.0)) * g
+        k = (<Value>b)._data
+        out._a._grad += (k * _pow(out._a._data, k - 1.0)) * g
         # d/db a**b = a**b * log(a); 0 at a == 0, as in PyTorch
-        if a._data != 0.0:
-            b._grad += (out._data * _log(a._data)) * g
+        if out._a._data != 0.0:
+            (<Value>b)._grad += (out._data * _log(out._a._data)) * g
     return 0
 
-# relu: forward in Value.relu
+# relu
+cdef inline Value _relu(Value a):
+    return _node(RELU, 0.0 if a._data < 0 else a._data, a, None)
+
 cdef inline void _relu_backward(Value out, double g) noexcept:
     out._a._grad += (out._data > 0) * g
 
-# tanh: forward in Value.tanh
+# tanh
+cdef inline Value _tanh(Value a):
+    return _node(TANH, tanh(a._data), a, None)
+
 cdef inline void _tanh_backward(Value out, double g) noexcept:
     cdef double t = out._data
     out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
 
-# exp: forward in Value.exp
+# exp
+cdef inline Value _exponential(Value a):
+    return _node(EXP, _exp(a._data), a, None)
+
 cdef inline void _exp_backward(Value out, double g) noexcept:
     out._a._grad += out._data * g
 
-# log: forward in Value.log
+# log
+cdef inline Value _logarithm(Value a):
+    return _node(LOG, _log(a._data), a, None)
+
 cdef inline int _log_backward(Value out, double g) except -1:
     out._a._grad += (1.0 / out._a._data) * g
     return 0
 
 # sigmoid
-cdef inline double _sigmoid(double x) noexcept:
-    cdef double e
+cdef inline Value _sigmoid(Value a):
+    cdef double x = a._data, e
     if x >= 0.0:
-        return 1.0 / (1.0 + exp(-x))
+        return _node(SIGMOID, 1.0 / (1.0 + exp(-x)), a, None)
     e = exp(x)  # the same function, written so that exp cannot overflow
-    return e / (1.0 + e)
+    return _node(SIGMOID, e / (1.0 + e), a, None)
 
 cdef inline void _sigmoid_backward(Value out, double g) noexcept:
     cdef double s = out._data
@@ -695,21 +712,24 @@ def _local_backward(Value v):
 
 # -- the backward walk -----------------------------------------------------------
 # A depth-first search on an explicit stack gives the order of micrograd's
-# recursive build_topo (children in operand order); nodes are marked visited by
-# writing the walk's number into their stamp. Then one loop runs the chain rule
-# from the root down. The arrays are kept for the next walk.
-
-ctypedef struct _Frame:
-    PyObject* node
-    Py_ssize_t next_child
+# recursive build_topo, children taken in operand order. A node's entry is
+# popped twice: first to mark it visited (by writing the walk's number into its
+# stamp) and push its children, last operand first; then, tagged as finished,
+# to append it to the order, after all of its children. A node pushed again
+# before its first pop is skipped when that later entry comes up, just as the
+# recursion skips a visited child. Then one loop runs the chain rule from the
+# root down. The arrays are kept for the next walk.
 
 ctypedef struct _Walk:
     PyObject** topo         # the nodes in topological order (borrowed: the root holds them)
     Py_ssize_t n
     Py_ssize_t topo_cap
-    _Frame* stack
+    size_t* stack           # node addresses; FINISHED tags the second entry of a node
     Py_ssize_t stack_cap
     bint has_custom         # a user's callback runs Python code, which could drop nodes
+
+cdef enum:
+    FINISHED = 1            # nodes are aligned, so the lowest address bit is free
 
 cdef uint64_t _walks = 0           # walks started so far; stamps nodes
 cdef _Walk _spare                  # the arrays of the last walk, for the next
@@ -724,27 +744,12 @@ cdef inline void _see(Value v, uint64_t walk) noexcept:
     v._stamp = (walk << 8) | (v._stamp & 0xFF)
 
 
-cdef inline PyObject* _child(Value v, Py_ssize_t i) noexcept:
-    """The i-th child of v (borrowed), or NULL past the last."""
-    cdef int arity = _ARITY[_opcode(v)]
-    cdef object b
-    cdef tuple children
-    if i >= arity:
-        if arity >= 0:
-            return NULL
-        children = _extras(v).children  # CUSTOM
-        return PyTuple_GET_ITEM(children, i) if i < len(children) else NULL
-    if i == 0:
-        return <PyObject*>v._a
-    b = v._b
-    if type(b) is _Extras:
-        return <PyObject*>(<_Extras>b).b
-    return <PyObject*>b
-
-
-cdef int _grow(void** array, Py_ssize_t* capacity, size_t item) except -1:
+cdef int _grow(void** array, Py_ssize_t* capacity, size_t item, Py_ssize_t needed) except -1:
     cdef Py_ssize_t cap = capacity[0] * 2 if capacity[0] else 1024
-    cdef void* bigger = PyMem_Realloc(array[0], cap * item)
+    cdef void* bigger
+    while cap < needed:
+        cap *= 2
+    bigger = PyMem_Realloc(array[0], cap * item)
     if bigger == NULL:
         raise MemoryError()
     array[0] = bigger
@@ -752,39 +757,60 @@ cdef int _grow(void** array, Py_ssize_t* capacity, size_t item) except -1:
     return 0
 
 
+cdef inline int _push_children(Value v, _Walk* w, Py_ssize_t* depth) except -1:
+    """Push v's children, last first, so that the first child comes off first."""
+    cdef int arity = _ARITY[_opcode(v)]
+    cdef object b
+    cdef tuple children
+    cdef Py_ssize_t i
+    if arity < 0:  # CUSTOM: a tuple of children
+        children = _extras(v).children
+        if depth[0] + len(children) > w.stack_cap:
+            _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), depth[0] + len(children))
+        for i in range(len(children) - 1, -1, -1):
+            w.stack[depth[0]] = <size_t>PyTuple_GET_ITEM(children, i)
+            depth[0] += 1
+        return 0
+    if depth[0] + 2 > w.stack_cap:
+        _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), depth[0] + 2)
+    if arity == 2:
+        b = v._b
+        if type(b) is _Extras:
+            b = (<_Extras>b).b
+        w.stack[depth[0]] = <size_t><PyObject*>b
+        depth[0] += 1
+    if arity >= 1:
+        w.stack[depth[0]] = <size_t><PyObject*>v._a
+        depth[0] += 1
+    return 0
+
+
 cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
-    cdef Py_ssize_t depth = 1
-    cdef _Frame* top
+    cdef Py_ssize_t depth = 0
+    cdef size_t entry
     cdef PyObject* node
-    cdef PyObject* child
     w.n = 0
     w.has_custom = False
     if w.stack_cap == 0:
-        _grow(<void**>&w.stack, &w.stack_cap, sizeof(_Frame))
-    _see(root, walk)
-    w.stack[0].node = <PyObject*>root
-    w.stack[0].next_child = 0
+        _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), 1)
+    w.stack[depth] = <size_t><PyObject*>root
+    depth += 1
     while depth:
-        top = &w.stack[depth - 1]
-        node = top.node  # a plain pointer: casting it to Value costs no reference count
-        child = _child(<Value>node, top.next_child)
-        if child != NULL:
-            top.next_child += 1
-            if not _seen(<Value>child, walk):
-                _see(<Value>child, walk)
-                if depth == w.stack_cap:
-                    _grow(<void**>&w.stack, &w.stack_cap, sizeof(_Frame))
-                w.stack[depth].node = child
-                w.stack[depth].next_child = 0
-                depth += 1
-        else:
-            depth -= 1
+        depth -= 1
+        entry = w.stack[depth]
+        node = <PyObject*>(entry & ~(<size_t>FINISHED))  # a plain pointer: no reference counting
+        if entry & FINISHED:
             if w.n == w.topo_cap:
-                _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*))
+                _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
             w.topo[w.n] = node
             w.n += 1
+        elif not _seen(<Value>node, walk):
+            _see(<Value>node, walk)
             if _opcode(<Value>node) == CUSTOM:
                 w.has_custom = True
+            w.stack[depth] = entry | FINISHED  # its slot is still there: depth was just lowered
+            depth += 1
+            _push_children(<Value>node, w, &depth)
     return 0
 
 
