@@ -26,14 +26,18 @@ __all__ = ["Value"]
 # same messages: tests/test_errors.py compares them.
 
 def _as_float(x):
-    """``x`` as a float, or None when ``x`` is not a real number."""
+    """``x`` as a float, or None when ``x`` is not a real number.
+
+    A real number is what has ``__float__`` or ``__index__`` (int, bool, numpy
+    scalars, Fraction, Decimal, ...): float() itself would also parse strings.
+    """
     if type(x) is float:
         return x
-    if isinstance(x, (str, bytes, bytearray)):  # float() would parse these
+    if not (hasattr(type(x), '__float__') or hasattr(type(x), '__index__')):
         return None
     try:
-        return float(x)  # int, bool, numpy scalars, Fraction, Decimal, ...
-    except TypeError:
+        return float(x)
+    except TypeError:  # a __float__ that returns something else
         return None
 
 
@@ -175,7 +179,8 @@ class Value:
             k = _as_float(other)
             if k is None:
                 return NotImplemented
-            out = Value(_pow(self.data, k), (self,), f'**{other}')
+            shown = other if isinstance(other, (int, float)) else k  # numpy scalars as floats
+            out = Value(_pow(self.data, k), (self,), f'**{shown}')
 
             def _backward():
                 self.grad += (k * _pow(self.data, k - 1.0)) * out.grad
