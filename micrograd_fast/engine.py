@@ -4,25 +4,27 @@ The compiled ``Value`` (``micrograd_fast._engine``, built from ``src_pyx/``) is 
 when it can be imported; the pure-Python one (``micrograd_fast.pure``) when
 ``MICROGRAD_FAST_PURE=1`` is set, on interpreters other than CPython, or, with a
 ``RuntimeWarning``, when the extension is missing. ``IMPLEMENTATION`` says which
-one this process got: ``"compiled"`` or ``"pure"``.
+one this process got: ``"compiled"`` or ``"pure"``. ``Graph`` (a built graph to
+replay) comes from the same engine.
 """
 
 import os
 import sys
 import warnings
 
+from .pure import Graph as PureGraph
 from .pure import Value as PureValue
 
-__all__ = ["Value", "PureValue", "IMPLEMENTATION"]
+__all__ = ["Value", "Graph", "PureValue", "PureGraph", "IMPLEMENTATION"]
 
 FORCE_PURE = os.environ.get("MICROGRAD_FAST_PURE", "") not in ("", "0")
 
 if FORCE_PURE or sys.implementation.name != "cpython":
-    Value = PureValue
+    Value, Graph = PureValue, PureGraph
     IMPLEMENTATION = "pure"
 else:
     try:
-        from ._engine import Value
+        from ._engine import Graph, Value
         IMPLEMENTATION = "compiled"
     except ImportError as error:
         warnings.warn(
@@ -32,5 +34,5 @@ else:
             RuntimeWarning,
             stacklevel=2,
         )
-        Value = PureValue
+        Value, Graph = PureValue, PureGraph
         IMPLEMENTATION = "pure"

@@ -18,7 +18,7 @@ bit or where micrograd misbehaves:
 
 import math
 
-__all__ = ["Value"]
+__all__ = ["Value", "Graph"]
 
 
 # -- numbers -------------------------------------------------------------------
@@ -68,9 +68,10 @@ def _exp(x):
         raise OverflowError(f"exp({x!r}) is too large for a float") from None
 
 
-def _check_log(x):
+def _log(x):
     if not x > 0.0 and not math.isnan(x):
         raise ValueError(f"log({x!r}): the logarithm needs a positive number")
+    return math.log(x)
 
 
 def _leaf_backward():
@@ -82,8 +83,8 @@ def _leaf_backward():
 class Value:
     """ stores a single scalar value and its gradient """
 
-    __slots__ = ("_data", "_grad", "_children", "_constant", "_backward", "_op",
-                 "label", "__dict__", "__weakref__")
+    __slots__ = ("_data", "_grad", "_children", "_constants", "_forward", "_local_backward",
+                 "_op", "label", "__dict__", "__weakref__")
 
     def __init__(self, data, _children=(), _op='', label=''):
         self.data = data
@@ -93,8 +94,9 @@ class Value:
         for child in self._children:
             if not isinstance(child, Value):
                 raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
-        self._constant = None  # the number in `x + 2` or `x * 2`, shown by _prev
-        self._backward = _leaf_backward
+        self._constants = ()  # the numbers among the operands (the 2 in x * 2), shown by _prev
+        self._forward = None  # recomputes data from the operands: built-in ops only
+        self._local_backward = _leaf_backward
         self._op = _op  # the op that produced this node, for graphviz / debugging / etc
         self.label = label
 
@@ -117,15 +119,31 @@ class Value:
 
     @property
     def _prev(self):
-        """The children of this node, as micrograd's set."""
-        prev = set(self._children)
-        if self._constant is not None:
-            prev.add(Value(self._constant))
-        return prev
+        """The children of this node, as micrograd's set; numbers are shown as leaves."""
+        return set(self._children) | {Value(k) for k in self._constants}
+
+    @property
+    def _backward(self):
+        return self._local_backward
+
+    @_backward.setter
+    def _backward(self, fn):  # Karpathy's extension pattern: your own local derivative
+        self._local_backward = fn
+        self._forward = None  # what the node computes is yours now: a Graph cannot replay it
+
+    def _made_by(self, _forward, _backward):
+        """Give a new node its operation: compute its value, keep its local derivative."""
+        self._forward = _forward
+        self._local_backward = _backward
+        _forward()
+        return self
 
     def __add__(self, other):  # self + other
         if isinstance(other, Value):
-            out = Value(self.data + other.data, (self, other), '+')
+            out = Value(0.0, (self, other), '+')
+
+            def _forward():
+                out.data = self.data + other.data
 
             def _backward():
                 self.grad += out.grad
@@ -134,17 +152,22 @@ class Value:
             k = _as_float(other)
             if k is None:
                 return NotImplemented
-            out = Value(self.data + k, (self,), '+')
-            out._constant = k
+            out = Value(0.0, (self,), '+')
+            out._constants = (k,)
+
+            def _forward():
+                out.data = self.data + k
 
             def _backward():
                 self.grad += out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def __mul__(self, other):  # self * other
         if isinstance(other, Value):
-            out = Value(self.data * other.data, (self, other), '*')
+            out = Value(0.0, (self, other), '*')
+
+            def _forward():
+                out.data = self.data * other.data
 
             def _backward():
                 self.grad += other.data * out.grad
@@ -153,39 +176,46 @@ class Value:
             k = _as_float(other)
             if k is None:
                 return NotImplemented
-            out = Value(self.data * k, (self,), '*')
-            out._constant = k
+            out = Value(0.0, (self,), '*')
+            out._constants = (k,)
+
+            def _forward():
+                out.data = self.data * k
 
             def _backward():
                 self.grad += k * out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def __pow__(self, other, modulo=None):  # self ** other
         if modulo is not None:
             return NotImplemented
         if isinstance(other, Value):
-            if self.data < 0.0:
-                raise ValueError(f"{self.data!r} ** Value: a negative base has no real "
-                                 f"power for a Value exponent")
-            out = Value(_pow(self.data, other.data), (self, other), '**')
+            out = Value(0.0, (self, other), '**')
+
+            def _forward():
+                if self.data < 0.0:
+                    raise ValueError(f"{self.data!r} ** Value: a negative base has no real "
+                                     f"power for a Value exponent")
+                out.data = _pow(self.data, other.data)
 
             def _backward():
                 self.grad += (other.data * _pow(self.data, other.data - 1.0)) * out.grad
                 # d/db a**b = a**b * log(a); 0 at a == 0, as in PyTorch
                 if self.data != 0.0:
-                    other.grad += (out.data * math.log(self.data)) * out.grad
+                    other.grad += (out.data * _log(self.data)) * out.grad
         else:
             k = _as_float(other)
             if k is None:
                 return NotImplemented
             shown = other if isinstance(other, (int, float)) else k  # numpy scalars as floats
-            out = Value(_pow(self.data, k), (self,), f'**{shown}')
+            out = Value(0.0, (self,), f'**{shown}')
+
+            def _forward():
+                out.data = _pow(self.data, k)
 
             def _backward():
                 self.grad += (k * _pow(self.data, k - 1.0)) * out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def __rpow__(self, other):  # other ** self
         k = _as_float(other)
@@ -194,71 +224,99 @@ class Value:
         return Value(k) ** self
 
     def relu(self):
-        out = Value(0.0 if self.data < 0 else self.data, (self,), 'ReLU')
+        out = Value(0.0, (self,), 'ReLU')
+
+        def _forward():
+            out.data = 0.0 if self.data < 0 else self.data
 
         def _backward():
             self.grad += (out.data > 0) * out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def tanh(self):
-        out = Value(math.tanh(self.data), (self,), 'tanh')
+        out = Value(0.0, (self,), 'tanh')
+
+        def _forward():
+            out.data = math.tanh(self.data)
 
         def _backward():
             t = out.data
             self.grad += (1.0 - t * t) * out.grad  # t*t, exact on every engine (t**2 may not be)
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def exp(self):
-        out = Value(_exp(self.data), (self,), 'exp')
+        out = Value(0.0, (self,), 'exp')
+
+        def _forward():
+            out.data = _exp(self.data)
 
         def _backward():
             self.grad += out.data * out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def log(self):
-        _check_log(self.data)
-        out = Value(math.log(self.data), (self,), 'log')
+        out = Value(0.0, (self,), 'log')
+
+        def _forward():
+            out.data = _log(self.data)
 
         def _backward():
             self.grad += (1.0 / self.data) * out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
 
     def sigmoid(self):
-        x = self.data
-        if x >= 0.0:
-            s = 1.0 / (1.0 + math.exp(-x))
-        else:  # the same function, written so that exp cannot overflow
-            e = math.exp(x)
-            s = e / (1.0 + e)
-        out = Value(s, (self,), 'sigmoid')
+        out = Value(0.0, (self,), 'sigmoid')
+
+        def _forward():
+            x = self.data
+            if x >= 0.0:
+                out.data = 1.0 / (1.0 + math.exp(-x))
+            else:  # the same function, written so that exp cannot overflow
+                e = math.exp(x)
+                out.data = e / (1.0 + e)
 
         def _backward():
             s = out.data
             self.grad += (s * (1.0 - s)) * out.grad
-        out._backward = _backward
-        return out
+        return out._made_by(_forward, _backward)
+
+    @staticmethod
+    def dot(ws, xs, bias=0.0):
+        """bias + ws[0]*xs[0] + ws[1]*xs[1] + ..., as one node: what Neuron computes.
+
+        The value is the same left-to-right sum micrograd's Neuron builds from
+        separate * and + nodes; each operand may be a Value or a number.
+        """
+        ws, xs = tuple(ws), tuple(xs)
+        if len(ws) != len(xs):
+            raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+        operands = [_dot_operand(bias)]  # bias, w0, x0, w1, x1, ...
+        for w, x in zip(ws, xs):
+            operands += [_dot_operand(w), _dot_operand(x)]
+        out = Value(0.0, [o for o in operands if isinstance(o, Value)], 'dot')
+        out._constants = tuple(o for o in operands if not isinstance(o, Value))
+
+        def _forward():
+            total = _value_of(operands[0])
+            for i in range(1, len(operands), 2):
+                total = total + _value_of(operands[i]) * _value_of(operands[i + 1])
+            out.data = total
+
+        def _backward():
+            # as the unfused graph does: the last product first, each w before its x, the bias last
+            g = out.grad
+            for i in range(len(operands) - 2, 0, -2):
+                w, x = operands[i], operands[i + 1]
+                if isinstance(w, Value):
+                    w.grad += _value_of(x) * g
+                if isinstance(x, Value):
+                    x.grad += _value_of(w) * g
+            if isinstance(operands[0], Value):
+                operands[0].grad += g
+        return out._made_by(_forward, _backward)
 
     def backward(self):
-        # topological order all of the children in the graph: the recursive
-        # build_topo of micrograd, run on an explicit stack of (node, next child)
-        topo = []
-        visited = {id(self)}
-        stack = [(self, 0)]
-        while stack:
-            v, i = stack[-1]
-            if i < len(v._children):
-                stack[-1] = (v, i + 1)
-                child = v._children[i]
-                if id(child) not in visited:
-                    visited.add(id(child))
-                    stack.append((child, 0))
-            else:
-                stack.pop()
-                topo.append(v)
+        topo = _topological_order(self)
 
         # go one variable at a time and apply the chain rule to get its gradient
         self.grad = 1.0
@@ -321,3 +379,76 @@ def _rebuild(cls, data, grad, attrs):
     for name, value in attrs.items():
         setattr(v, name, value)
     return v
+
+
+def _dot_operand(x):
+    if isinstance(x, Value):
+        return x
+    k = _as_float(x)
+    if k is None:
+        raise TypeError(f"Value.dot operands must be Values or real numbers, not {type(x).__name__!r}")
+    return k
+
+
+def _value_of(operand):
+    return operand.data if isinstance(operand, Value) else operand
+
+
+def _topological_order(root):
+    """micrograd's recursive build_topo, run on an explicit stack of (node, next child)."""
+    topo = []
+    visited = {id(root)}
+    stack = [(root, 0)]
+    while stack:
+        v, i = stack[-1]
+        if i < len(v._children):
+            stack[-1] = (v, i + 1)
+            child = v._children[i]
+            if id(child) not in visited:
+                visited.add(id(child))
+                stack.append((child, 0))
+        else:
+            stack.pop()
+            topo.append(v)
+    return topo
+
+
+# -- a graph to run again ---------------------------------------------------------
+
+class Graph:
+    """A built graph, kept to be run again with new leaf values.
+
+    ``Graph(loss)`` finds the topological order once. ``forward()`` recomputes
+    every node from its leaves' current ``data`` (returning the root's);
+    ``backward()`` zeroes the grads of the nodes between the leaves and the
+    root, then runs the chain rule as ``loss.backward()`` does. A training loop
+    with a fixed structure builds its graph once and then only replays it: the
+    numbers are the same, bit for bit, as building the graph again each step.
+    """
+
+    def __init__(self, root):
+        self.root = root
+        self._nodes = _topological_order(root)
+        for node in self._nodes:
+            if node._children and node._forward is None:
+                raise ValueError(
+                    f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
+                    "its forward computation is not known; rebuild that graph each step instead")
+        self._ops = [node for node in self._nodes if node._forward is not None]
+
+    def __len__(self):
+        return len(self._nodes)
+
+    def forward(self):
+        """Recompute every node from the leaves' current data; return the root's data."""
+        for node in self._ops:
+            node._forward()
+        return self.root.data
+
+    def backward(self):
+        """Zero the grads between leaves and root, then backpropagate from the root."""
+        for node in self._ops:
+            node.grad = 0.0
+        self.root.grad = 1.0
+        for node in reversed(self._nodes):
+            node._backward()

@@ -64,14 +64,15 @@ cdef enum:
     EXP
     LOG
     SIGMOID
+    DOT         # bias + w0*x0 + w1*x1 + ...: the operands in a tuple
     CUSTOM      # built by the user as Value(data, children, op): calls its _backward
 
-# how many operand slots each opcode uses (CUSTOM nodes keep a tuple of children)
-cdef int[13] _ARITY
-_ARITY[:] = [0, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, -1]
+# how many operand slots each opcode uses (-1: a tuple of operands, DOT and CUSTOM)
+cdef int[14] _ARITY
+_ARITY[:] = [0, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, -1, -1]
 
 cdef tuple _OP_TEXT = ('', '+', '+', '*', '*', '**', '**', 'ReLU', 'tanh', 'exp', 'log',
-                       'sigmoid', '')
+                       'sigmoid', 'dot', '')
 
 
 # -- numbers -------------------------------------------------------------------
@@ -218,9 +219,7 @@ cdef inline bint _may_be_in_cycle(object x) noexcept:
 cdef void _update_tracking(Value v) noexcept:
     """Track the node with the collector only if it can be part of a reference cycle."""
     cdef _Extras e = _extras(v)
-    cdef bint needed = type(v) is not Value or (v._a is not None and _tracked(v._a))
-    if not needed and _ARITY[_opcode(v)] == 2:
-        needed = _tracked(<Value>_operand_b(v))
+    cdef bint needed = type(v) is not Value or _operands_tracked(v)
     if not needed and e is not None:
         needed = e.children is not None or _may_be_in_cycle(e.label)
         if not needed and e.attrs is not None:
@@ -311,17 +310,19 @@ cdef class Value:
 
     @property
     def _prev(self):
-        """The children of this node, as micrograd's set."""
+        """The children of this node, as micrograd's set; numbers are shown as leaves."""
         cdef int op = _opcode(self)
         if op == CUSTOM:
             return set(_extras(self).children)
         if op == LEAF:
             return set()
+        if op == DOT:
+            return {x if isinstance(x, Value) else Value(x) for x in <tuple>_b(self)}
         b = _operand_b(self)
         if op == ADD or op == MUL or op == POW:
             return {self._a, b}
         if op == ADD_K or op == MUL_K:
-            return {self._a, Value(_k(<PyObject*>b))}
+            return {self._a, Value(b)}
         return {self._a}
 
     @property
@@ -337,6 +338,8 @@ cdef class Value:
         # Karpathy's extension pattern: the node now runs the user's function
         cdef _Extras e
         if _opcode(self) != CUSTOM:
+            if _opcode(self) == DOT:  # the tuple stays in the node: the collector must see it
+                _set_object_tracked(<object>_b(self), True)
             children = tuple(self._prev) if _opcode(self) == LEAF else _operands(self)
             text = self._op
             e = _make_extras(self)
@@ -437,19 +440,28 @@ cdef class Value:
         return _mul(_power(self, -1), other)
 
     def relu(self):
-        return _relu(self)
+        return _made(_node(RELU, self, None), _relu_value(self._data))
 
     def tanh(self):
-        return _tanh(self)
+        return _made(_node(TANH, self, None), _tanh_value(self._data))
 
     def exp(self):
-        return _exponential(self)
+        return _made(_node(EXP, self, None), _exp_value(self._data))
 
     def log(self):
-        return _logarithm(self)
+        return _made(_node(LOG, self, None), _log_value(self._data))
 
     def sigmoid(self):
-        return _sigmoid(self)
+        return _made(_node(SIGMOID, self, None), _sigmoid_value(self._data))
+
+    @staticmethod
+    def dot(ws, xs, bias=0.0):
+        """bias + ws[0]*xs[0] + ws[1]*xs[1] + ..., as one node: what Neuron computes.
+
+        The value is the same left-to-right sum micrograd's Neuron builds from
+        separate * and + nodes; each operand may be a Value or a number.
+        """
+        return _dot(ws, xs, bias)
 
     def backward(self):
         """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
@@ -504,32 +516,55 @@ cdef inline bint _tracked(Value v) noexcept:
 
 
 cdef void _set_tracked(Value v, bint tracked) noexcept:
-    if tracked and not PyObject_GC_IsTracked(v):
-        PyObject_GC_Track(v)
-    elif not tracked and PyObject_GC_IsTracked(v):
-        PyObject_GC_UnTrack(v)
+    _set_object_tracked(v, tracked)
+    if _opcode(v) == DOT:  # the collector must see through the operand tuple of a tracked node
+        _set_object_tracked(<object>_b(v), tracked)
     v._stamp = (v._stamp | TRACKED) if tracked else (v._stamp & ~(<uint64_t>TRACKED))
+
+
+cdef inline void _set_object_tracked(object x, bint tracked) noexcept:
+    if tracked and not PyObject_GC_IsTracked(x):
+        PyObject_GC_Track(x)
+    elif not tracked and PyObject_GC_IsTracked(x):
+        PyObject_GC_UnTrack(x)
 
 
 cdef tuple _operands(Value v):
     """The Value operands of a built-in node, in order."""
+    if _opcode(v) == DOT:
+        return tuple(x for x in <tuple>_b(v) if isinstance(x, Value))
     b = _operand_b(v)
     return (v._a, b) if isinstance(b, Value) else (v._a,)
 
 
-cdef Value _node(int op, double data, Value a, object b):
-    """A new node made by an operation: no constructor call, no closure."""
+cdef Value _node(int op, Value a, object b):
+    """A new node made by an operation (its value still to be set): no constructor call, no closure."""
     cdef Value out = Value.__new__(Value)
-    out._data = data
     out._stamp = op
     out._a = a
     out._b = b
     # A new node starts untracked (see _allocate_untracked). Holding only
     # untracked nodes and numbers, it cannot be part of a cycle: it is left to
     # reference counting, as CPython does for a tuple of atoms.
-    if _tracked(a) or (_ARITY[op] == 2 and _tracked(<Value>b)):
+    if _operands_tracked(out):
         _set_tracked(out, True)
+    elif op == DOT:
+        _set_object_tracked(b, False)  # its tuple holds untracked nodes and numbers only
     return out
+
+
+cdef inline bint _operands_tracked(Value v) noexcept:
+    """Is any operand of v (a built-in node) tracked by the collector?"""
+    cdef int op = _opcode(v)
+    if v._a is not None and _tracked(v._a):
+        return True
+    if _ARITY[op] == 2:
+        return _tracked(<Value>_b(v))
+    if op == DOT:
+        for x in <tuple>_b(v):
+            if isinstance(x, Value) and _tracked(<Value>x):
+                return True
+    return False
 
 
 cdef PyObject* _allocate_untracked(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
@@ -549,10 +584,12 @@ cdef PyObject* _allocate_untracked(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
 
 
 # -- one block per operation: forward, then its local derivative ----------------
-# Each forward makes the node; each backward gets the node and its grad and
-# accumulates into the operands, in the same order and with the same
-# arithmetic as pure.py. `_b(out)` is the second operand, borrowed: a Value for
-# ADD, MUL and POW, the number for ADD_K, MUL_K and POW_K.
+# Each block computes the op's value from its operands' values (`_<op>_value`,
+# which both the operator and a replayed Graph call), makes the node, and
+# applies the chain rule (`_<op>_backward`, given the node's grad): the operands
+# get their gradients in the same order and with the same arithmetic as pure.py.
+# `_b(out)` is the second operand slot, borrowed: a Value for ADD, MUL and POW,
+# the number for ADD_K, MUL_K and POW_K, the operand tuple for DOT.
 
 cdef inline PyObject* _b(Value v) noexcept:
     cdef object b = v._b
@@ -570,17 +607,33 @@ cdef inline double _k(PyObject* c) except? -1.0:
     return PyFloat_AsDouble(<object>c)  # a subclass of int or float (bool, numpy.float64)
 
 
+cdef inline double _b_value(Value v) except? -1.0:
+    """The value of the second operand: a Value's data or the number."""
+    cdef PyObject* b = _b(v)
+    if _ARITY[_opcode(v)] == 2:
+        return (<Value>b)._data
+    return _k(b)
+
+
+cdef inline Value _made(Value out, double data):
+    out._data = data
+    return out
+
+
 # +
+cdef inline double _add_value(double a, double b) noexcept:
+    return a + b
+
 cdef object _add(Value a, object other):
     cdef double k
     if PyFloat_CheckExact(other):
-        return _node(ADD_K, a._data + PyFloat_AS_DOUBLE(other), a, other)
+        return _made(_node(ADD_K, a, other), _add_value(a._data, PyFloat_AS_DOUBLE(other)))
     if isinstance(other, Value):
-        return _node(ADD, a._data + (<Value>other)._data, a, other)
+        return _made(_node(ADD, a, other), _add_value(a._data, (<Value>other)._data))
     c = _constant(other, &k)
     if c is None:
         return NotImplemented
-    return _node(ADD_K, a._data + k, a, c)
+    return _made(_node(ADD_K, a, c), _add_value(a._data, k))
 
 cdef inline void _add_backward(Value out, double g) noexcept:
     out._a._grad += g
@@ -588,16 +641,19 @@ cdef inline void _add_backward(Value out, double g) noexcept:
         (<Value>_b(out))._grad += g
 
 # *
+cdef inline double _mul_value(double a, double b) noexcept:
+    return a * b
+
 cdef object _mul(Value a, object other):
     cdef double k
     if PyFloat_CheckExact(other):
-        return _node(MUL_K, a._data * PyFloat_AS_DOUBLE(other), a, other)
+        return _made(_node(MUL_K, a, other), _mul_value(a._data, PyFloat_AS_DOUBLE(other)))
     if isinstance(other, Value):
-        return _node(MUL, a._data * (<Value>other)._data, a, other)
+        return _made(_node(MUL, a, other), _mul_value(a._data, (<Value>other)._data))
     c = _constant(other, &k)
     if c is None:
         return NotImplemented
-    return _node(MUL_K, a._data * k, a, c)
+    return _made(_node(MUL_K, a, c), _mul_value(a._data, k))
 
 cdef inline int _mul_backward(Value out, double g) except -1:
     cdef PyObject* b = _b(out)
@@ -609,73 +665,149 @@ cdef inline int _mul_backward(Value out, double g) except -1:
     return 0
 
 # **
+cdef inline double _pow_value(double a, double b, bint b_is_value) except? -1.0:
+    if b_is_value and a < 0.0:
+        raise ValueError(f"{a!r} ** Value: a negative base has no real power for a Value exponent")
+    return _pow(a, b)
+
 cdef object _power(Value a, object other):
     cdef double k
     if isinstance(other, Value):
-        if a._data < 0.0:
-            raise ValueError(f"{a._data!r} ** Value: a negative base has no real "
-                             f"power for a Value exponent")
-        return _node(POW, _pow(a._data, (<Value>other)._data), a, other)
+        k = (<Value>other)._data
+        return _made(_node(POW, a, other), _pow_value(a._data, k, True))
     c = _constant(other, &k)
     if c is None:
         return NotImplemented
-    return _node(POW_K, _pow(a._data, k), a, c)
+    return _made(_node(POW_K, a, c), _pow_value(a._data, k, False))
 
 cdef inline int _pow_backward(Value out, double g) except -1:
-    cdef PyObject* b = _b(out)
-    cdef double k
-    if _opcode(out) == POW_K:
-        k = _k(b)
-        out._a._grad += (k * _pow(out._a._data, k - 1.0)) * g
-    else:
-        k = (<Value>b)._data
-        out._a._grad += (k * _pow(out._a._data, k - 1.0)) * g
-        # d/db a**b = a**b * log(a); 0 at a == 0, as in PyTorch
-        if out._a._data != 0.0:
-            (<Value>b)._grad += (out._data * _log(out._a._data)) * g
+    cdef double k = _b_value(out)
+    out._a._grad += (k * _pow(out._a._data, k - 1.0)) * g
+    # d/db a**b = a**b * log(a); 0 at a == 0, as in PyTorch
+    if _opcode(out) == POW and out._a._data != 0.0:
+        (<Value>_b(out))._grad += (out._data * _log(out._a._data)) * g
     return 0
 
 # relu
-cdef inline Value _relu(Value a):
-    return _node(RELU, 0.0 if a._data < 0 else a._data, a, None)
+cdef inline double _relu_value(double x) noexcept:
+    return 0.0 if x < 0 else x
 
 cdef inline void _relu_backward(Value out, double g) noexcept:
     out._a._grad += (out._data > 0) * g
 
 # tanh
-cdef inline Value _tanh(Value a):
-    return _node(TANH, tanh(a._data), a, None)
+cdef inline double _tanh_value(double x) noexcept:
+    return tanh(x)
 
 cdef inline void _tanh_backward(Value out, double g) noexcept:
     cdef double t = out._data
     out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
 
 # exp
-cdef inline Value _exponential(Value a):
-    return _node(EXP, _exp(a._data), a, None)
+cdef inline double _exp_value(double x) except? -1.0:
+    return _exp(x)
 
 cdef inline void _exp_backward(Value out, double g) noexcept:
     out._a._grad += out._data * g
 
 # log
-cdef inline Value _logarithm(Value a):
-    return _node(LOG, _log(a._data), a, None)
+cdef inline double _log_value(double x) except? -1.0:
+    return _log(x)
 
 cdef inline int _log_backward(Value out, double g) except -1:
     out._a._grad += (1.0 / out._a._data) * g
     return 0
 
 # sigmoid
-cdef inline Value _sigmoid(Value a):
-    cdef double x = a._data, e
+cdef inline double _sigmoid_value(double x) noexcept:
+    cdef double e
     if x >= 0.0:
-        return _node(SIGMOID, 1.0 / (1.0 + exp(-x)), a, None)
+        return 1.0 / (1.0 + exp(-x))
     e = exp(x)  # the same function, written so that exp cannot overflow
-    return _node(SIGMOID, e / (1.0 + e), a, None)
+    return e / (1.0 + e)
 
 cdef inline void _sigmoid_backward(Value out, double g) noexcept:
     cdef double s = out._data
     out._a._grad += (s * (1.0 - s)) * g
+
+# dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum
+cdef Value _dot(object ws, object xs, object bias):
+    cdef list operands = [_dot_operand(bias)]
+    ws, xs = tuple(ws), tuple(xs)
+    if len(ws) != len(xs):
+        raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+    for w, x in zip(ws, xs):
+        operands.append(_dot_operand(w))
+        operands.append(_dot_operand(x))
+    cdef Value out = _node(DOT, None, tuple(operands))
+    return _made(out, _dot_value(out))
+
+cdef object _dot_operand(object x):
+    cdef double k
+    if isinstance(x, Value):
+        return x
+    c = _constant(x, &k)
+    if c is None:
+        raise TypeError(f"Value.dot operands must be Values or real numbers, not {type(x).__name__!r}")
+    return c
+
+cdef inline double _operand_value(PyObject* x) except? -1.0:
+    if type(<object>x) is Value or isinstance(<object>x, Value):
+        return (<Value>x)._data
+    return _k(x)
+
+cdef double _dot_value(Value out) except? -1.0:
+    # left to right, as sum(w*x for ..., bias) adds in micrograd's Neuron
+    cdef tuple ops = <tuple>_b(out)
+    cdef double total = _operand_value(PyTuple_GET_ITEM(ops, 0))
+    cdef Py_ssize_t i
+    for i in range(1, len(ops), 2):
+        total = total + _operand_value(PyTuple_GET_ITEM(ops, i)) * _operand_value(PyTuple_GET_ITEM(ops, i + 1))
+    return total
+
+cdef int _dot_backward(Value out, double g) except -1:
+    # as the unfused graph does: the last product first, each w before its x, the bias last
+    cdef tuple ops = <tuple>_b(out)
+    cdef PyObject* w
+    cdef PyObject* x
+    cdef Py_ssize_t i
+    for i in range(len(ops) - 2, 0, -2):
+        w = PyTuple_GET_ITEM(ops, i)
+        x = PyTuple_GET_ITEM(ops, i + 1)
+        if isinstance(<object>w, Value):
+            (<Value>w)._grad += _operand_value(x) * g
+        if isinstance(<object>x, Value):
+            (<Value>x)._grad += _operand_value(w) * g
+    w = PyTuple_GET_ITEM(ops, 0)
+    if isinstance(<object>w, Value):
+        (<Value>w)._grad += g
+    return 0
+
+
+cdef double _forward(Value v) except? -1.0:
+    """A built-in node's value from its operands' current values: what Graph.forward runs."""
+    cdef int op = _opcode(v)
+    if op == LEAF or op == CUSTOM:
+        return v._data  # a leaf keeps the value it was given
+    if op == DOT:
+        return _dot_value(v)
+    cdef double a = v._a._data
+    if op == ADD or op == ADD_K:
+        return _add_value(a, _b_value(v))
+    elif op == MUL or op == MUL_K:
+        return _mul_value(a, _b_value(v))
+    elif op == POW or op == POW_K:
+        return _pow_value(a, _b_value(v), op == POW)
+    elif op == RELU:
+        return _relu_value(a)
+    elif op == TANH:
+        return _tanh_value(a)
+    elif op == EXP:
+        return _exp_value(a)
+    elif op == LOG:
+        return _log_value(a)
+    else:  # SIGMOID
+        return _sigmoid_value(a)
 
 
 cdef int _apply_local_backward(Value v) except -1:
@@ -700,6 +832,8 @@ cdef int _apply_local_backward(Value v) except -1:
         _log_backward(v, g)
     elif op == SIGMOID:
         _sigmoid_backward(v, g)
+    elif op == DOT:
+        _dot_backward(v, g)
     elif op == CUSTOM:
         _extras(v).backward()
     return 0
@@ -763,13 +897,14 @@ cdef inline int _push_children(Value v, _Walk* w, Py_ssize_t* depth) except -1:
     cdef object b
     cdef tuple children
     cdef Py_ssize_t i
-    if arity < 0:  # CUSTOM: a tuple of children
-        children = _extras(v).children
+    if arity < 0:  # a tuple of operands: DOT's (which holds numbers too) or CUSTOM's
+        children = <tuple>_b(v) if _opcode(v) == DOT else _extras(v).children
         if depth[0] + len(children) > w.stack_cap:
             _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), depth[0] + len(children))
         for i in range(len(children) - 1, -1, -1):
-            w.stack[depth[0]] = <size_t>PyTuple_GET_ITEM(children, i)
-            depth[0] += 1
+            if isinstance(<object>PyTuple_GET_ITEM(children, i), Value):
+                w.stack[depth[0]] = <size_t>PyTuple_GET_ITEM(children, i)
+                depth[0] += 1
         return 0
     if depth[0] + 2 > w.stack_cap:
         _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), depth[0] + 2)
@@ -853,3 +988,75 @@ cdef int _backward_walk(Value root) except -1:
             PyMem_Free(w.topo)
             PyMem_Free(w.stack)
     return 0
+
+
+# -- a graph to run again ---------------------------------------------------------
+
+cdef class Graph:
+    """A built graph, kept to be run again with new leaf values.
+
+    ``Graph(loss)`` finds the topological order once. ``forward()`` recomputes
+    every node from its leaves' current ``data`` (returning the root's);
+    ``backward()`` zeroes the grads of the nodes between the leaves and the
+    root, then runs the chain rule as ``loss.backward()`` does. A training loop
+    with a fixed structure builds its graph once and then only replays it: the
+    numbers are the same, bit for bit, as building the graph again each step.
+    """
+
+    cdef readonly Value root
+    cdef list _nodes            # the topological order: holds the nodes alive
+    cdef PyObject** _order      # the same order, as plain pointers for the loops
+    cdef Py_ssize_t _n
+
+    def __cinit__(self, Value root):
+        global _walks
+        cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, False)
+        cdef Py_ssize_t i
+        _walks += 1
+        try:
+            _topological_order(root, &w, _walks)
+            self._nodes = [<object>w.topo[i] for i in range(w.n)]
+        finally:
+            PyMem_Free(w.topo)
+            PyMem_Free(w.stack)
+        for node in self._nodes:
+            if _opcode(node) == CUSTOM:
+                raise ValueError(
+                    f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
+                    "its forward computation is not known; rebuild that graph each step instead")
+        self._n = len(self._nodes)
+        self._order = <PyObject**>PyMem_Malloc(max(self._n, 1) * sizeof(PyObject*))
+        if self._order == NULL:
+            raise MemoryError()
+        for i in range(self._n):
+            self._order[i] = <PyObject*>self._nodes[i]
+        self.root = root
+
+    def __dealloc__(self):
+        PyMem_Free(self._order)
+
+    def __len__(self):
+        return self._n
+
+    def forward(self):
+        """Recompute every node from the leaves' current data; return the root's data."""
+        cdef Py_ssize_t i
+        cdef PyObject* node
+        for i in range(self._n):
+            node = self._order[i]
+            if _opcode(<Value>node) != LEAF:
+                (<Value>node)._data = _forward(<Value>node)
+        return self.root._data
+
+    def backward(self):
+        """Zero the grads between leaves and root, then backpropagate from the root."""
+        cdef Py_ssize_t i
+        cdef PyObject* node
+        for i in range(self._n):
+            node = self._order[i]
+            if _opcode(<Value>node) != LEAF:
+                (<Value>node)._grad = 0.0
+        self.root._grad = 1.0
+        for i in range(self._n - 1, -1, -1):
+            node = self._order[i]
+            _apply_local_backward(<Value>node)

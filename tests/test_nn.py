@@ -63,7 +63,7 @@ def test_training_agrees_with_micrograd(engine):
     micrograd_nn = pytest.importorskip("micrograd.nn")
 
     class Shim:  # micrograd's nn, with micrograd's Value, driven by the same loop
-        MLP = staticmethod(lambda nin, nouts, value_type: micrograd_nn.MLP(nin, nouts))
+        MLP = staticmethod(lambda nin, nouts, value_type, **options: micrograd_nn.MLP(nin, nouts))
 
     ours, _ = train_moons(nn, engine.Value, steps=3)
     theirs, _ = train_moons(Shim, micrograd_engine.Value, steps=3)
