@@ -17,6 +17,7 @@ bit or where micrograd misbehaves:
 """
 
 import math
+from operator import attrgetter
 
 __all__ = ["Value", "Graph"]
 
@@ -100,22 +101,15 @@ class Value:
         self._op = _op  # the op that produced this node, for graphviz / debugging / etc
         self.label = label
 
-    # data and grad are floats, whatever number was given
-    @property
-    def data(self):
-        return self._data
-
-    @data.setter
-    def data(self, value):
+    # data and grad are floats, whatever number was given (read through attrgetter, in C)
+    def _set_data(self, value):
         self._data = value if type(value) is float else _to_float(value, "Value.data")
 
-    @property
-    def grad(self):
-        return self._grad
-
-    @grad.setter
-    def grad(self, value):
+    def _set_grad(self, value):
         self._grad = value if type(value) is float else _to_float(value, "Value.grad")
+
+    data = property(attrgetter("_data"), _set_data)
+    grad = property(attrgetter("_grad"), _set_grad)
 
     @property
     def _prev(self):
@@ -395,21 +389,23 @@ def _value_of(operand):
 
 
 def _topological_order(root):
-    """micrograd's recursive build_topo, run on an explicit stack of (node, next child)."""
+    """micrograd's recursive build_topo, children in order, run on an explicit stack.
+
+    A node comes off the stack twice: first to be marked visited and to put its
+    children on (the last one first, so the first comes off first), then, wrapped
+    in a 1-tuple, to be appended after all of its children.
+    """
     topo = []
-    visited = {id(root)}
-    stack = [(root, 0)]
+    visited = set()
+    stack = [root]
     while stack:
-        v, i = stack[-1]
-        if i < len(v._children):
-            stack[-1] = (v, i + 1)
-            child = v._children[i]
-            if id(child) not in visited:
-                visited.add(id(child))
-                stack.append((child, 0))
-        else:
-            stack.pop()
-            topo.append(v)
+        v = stack.pop()
+        if type(v) is tuple:  # (node,): its children are all in topo
+            topo.append(v[0])
+        elif v not in visited:
+            visited.add(v)
+            stack.append((v,))
+            stack.extend(reversed(v._children))
     return topo
 
 
