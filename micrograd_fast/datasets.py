@@ -1,16 +1,22 @@
 """Small seeded toy data sets, standard library only.
 
 Each generator returns ``(X, y)`` as plain lists, in scikit-learn's shape and
-label convention: ``X`` is ``n_samples`` lists of 2 floats, ``y`` the integer
-class of each row (``0 .. n_classes-1``). micrograd's demo uses ``y*2 - 1`` to
-get labels in {-1, 1}. The same ``random_state`` gives the same data on every
-machine (Python's ``random.Random``), though not scikit-learn's numbers.
+label convention: ``X`` is ``n_samples`` lists of floats (2 per row, or
+``n_features`` for ``make_blobs``), ``y`` the integer class of each row
+(``0 .. n_classes-1``). micrograd's demo uses ``y*2 - 1`` to get labels in
+{-1, 1}. ``random_state`` is a seed (or a ``random.Random``): the same seed gives
+the same data on every machine, though not scikit-learn's numbers.
+
+- ``make_moons``: two interleaving half circles (classes 0 and 1);
+- ``make_circles``: a circle of radius 1 (class 0) around one of radius ``factor`` (class 1);
+- ``make_blobs``: Gaussian clusters, one class per center.
 """
 
 import math
+import numbers
 import random
 
-__all__ = ["make_moons"]
+__all__ = ["make_moons", "make_circles", "make_blobs"]
 
 
 def _rng(random_state):
@@ -45,3 +51,62 @@ def make_moons(n_samples=100, *, shuffle=True, noise=None, random_state=None):
     outer = [[math.cos(t), math.sin(t)] for t in _linspace(0.0, math.pi, n_out)]
     inner = [[1.0 - math.cos(t), 1.0 - math.sin(t) - 0.5] for t in _linspace(0.0, math.pi, n_in)]
     return _shuffle_and_noise(outer + inner, [0] * n_out + [1] * n_in, shuffle, noise, rng)
+
+
+def make_circles(n_samples=100, *, shuffle=True, noise=None, random_state=None, factor=0.8):
+    """A large circle (class 0, radius 1) around a small one (class 1, radius ``factor``)."""
+    if n_samples < 2:
+        raise ValueError(f"make_circles needs n_samples >= 2, got {n_samples}")
+    if not 0 <= factor < 1:
+        raise ValueError(f"make_circles needs 0 <= factor < 1, got {factor}")
+    rng = _rng(random_state)
+    n_out = n_samples // 2
+    n_in = n_samples - n_out
+
+    def circle(n, radius):  # n points evenly spaced, the first at angle 0
+        return [[radius * math.cos(2 * math.pi * i / n), radius * math.sin(2 * math.pi * i / n)]
+                for i in range(n)]
+    return _shuffle_and_noise(circle(n_out, 1.0) + circle(n_in, factor), [0] * n_out + [1] * n_in,
+                              shuffle, noise, rng)
+
+
+def make_blobs(n_samples=100, n_features=2, *, centers=None, cluster_std=1.0,
+               center_box=(-10.0, 10.0), shuffle=True, random_state=None):
+    """Gaussian clusters: points of class ``i`` are drawn around ``centers[i]``.
+
+    ``centers`` is a number of clusters (3 by default, their centers drawn
+    uniformly in ``center_box``) or a list of center points. ``n_samples`` is
+    a total, shared out as evenly as can be, or a list of counts per cluster.
+    ``cluster_std`` is one standard deviation or one per cluster.
+    """
+    rng = _rng(random_state)
+    if isinstance(n_samples, numbers.Integral):
+        if centers is None:
+            centers = 3
+        n_centers = centers if isinstance(centers, numbers.Integral) else len(centers)
+        counts = [n_samples // n_centers + (i < n_samples % n_centers) for i in range(n_centers)]
+    else:
+        counts = list(n_samples)
+        if centers is None:
+            centers = len(counts)
+        if not isinstance(centers, numbers.Integral) and len(centers) != len(counts):
+            raise ValueError(f"make_blobs: {len(counts)} sample counts for {len(centers)} centers")
+    if isinstance(centers, numbers.Integral):
+        low, high = center_box
+        centers = [[rng.uniform(low, high) for _ in range(n_features)] for _ in range(centers)]
+    else:
+        centers = [[float(c) for c in center] for center in centers]
+    stds = list(cluster_std) if hasattr(cluster_std, "__len__") else [cluster_std] * len(centers)
+    if len(stds) != len(centers):
+        raise ValueError(f"make_blobs: {len(stds)} cluster_std values for {len(centers)} centers")
+
+    X, y = [], []
+    for label, (center, std, count) in enumerate(zip(centers, stds, counts)):
+        X += [[rng.gauss(c, std) for c in center] for _ in range(count)]
+        y += [label] * count
+    if shuffle:
+        order = list(range(len(X)))
+        rng.shuffle(order)
+        X = [X[i] for i in order]
+        y = [y[i] for i in order]
+    return X, y

@@ -1,0 +1,68 @@
+"""``draw_dot(root)``: the lecture's picture of a graph, with graphviz.
+
+Each Value is a record ``label | data | grad``; a node made by an operation has
+a small circle with the op (``+``, ``*``, ``tanh``, ...) between it and its
+children, as in micrograd's trace_graph.ipynb. In a notebook the returned
+``graphviz.Digraph`` shows itself; elsewhere ``draw_dot(loss).render("graph")``
+writes ``graph.svg``.
+
+Needs the ``graphviz`` Python package (``pip install "micrograd_fast[viz]"``)
+and, to render, the ``dot`` program from the system's graphviz package.
+"""
+
+__all__ = ["draw_dot", "trace"]
+
+
+def trace(root):
+    """All Values that ``root`` depends on, and the (child, parent) edges between them."""
+    nodes, edges = [], []
+    seen = {id(root)}
+    stack = [root]
+    while stack:  # a loop, not recursion: deep graphs do not hit the recursion limit
+        v = stack.pop()
+        nodes.append(v)
+        # _prev is a set: sort it so that the picture is the same on every run
+        children = sorted(v._prev, key=lambda c: (str(c.label), c._op, c.data, c.grad))
+        edges += [(child, v) for child in children]
+        for child in reversed(children):  # so that the first child comes off the stack first
+            if id(child) not in seen:
+                seen.add(id(child))
+                stack.append(child)
+    return nodes, edges
+
+
+def draw_dot(root, format="svg", rankdir="LR"):
+    """A ``graphviz.Digraph`` of the graph that ends in ``root``, drawn left to right ("LR")
+    or top to bottom ("TB")."""
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
+    try:
+        from graphviz import Digraph
+    except ImportError as error:
+        raise ImportError(
+            "draw_dot needs the graphviz Python package: pip install \"micrograd_fast[viz]\" "
+            "(rendering also needs the dot program, from your system's graphviz package, "
+            "e.g. apt install graphviz or brew install graphviz)") from error
+
+    nodes, edges = trace(root)
+    # Names are positions in the walk, not id()s: the source is the same on every run.
+    name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
+    dot = Digraph(format=format, graph_attr={"rankdir": rankdir})
+    for v in nodes:
+        label = _escape_record(str(v.label))
+        dot.node(name[id(v)], label=f"{{ {label} | data {v.data:.4f} | grad {v.grad:.4f} }}",
+                 shape="record")
+        if v._op:
+            dot.node(name[id(v)] + "_op", label=v._op, shape="circle", fontsize="10",
+                     margin="0.02")
+            dot.edge(name[id(v)] + "_op", name[id(v)])
+    for child, parent in edges:
+        dot.edge(name[id(child)], name[id(parent)] + ("_op" if parent._op else ""))
+    return dot
+
+
+def _escape_record(text):
+    """A label as text inside a graphviz record, where { } | < > would be structure."""
+    for char in "\\{}|<>":
+        text = text.replace(char, "\\" + char)
+    return text

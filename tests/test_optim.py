@@ -1,0 +1,150 @@
+"""micrograd_fast.optim: SGD, Adam and LambdaLR, checked against torch.optim and by hand."""
+
+import random
+
+import pytest
+
+from helpers import train_moons
+from micrograd_fast import nn
+from micrograd_fast.datasets import make_moons
+from micrograd_fast.optim import SGD, Adam, LambdaLR
+
+CONFIGS = {
+    "sgd": ("SGD", dict(lr=0.1)),
+    "sgd-momentum": ("SGD", dict(lr=0.1, momentum=0.9)),
+    "sgd-all": ("SGD", dict(lr=0.05, momentum=0.8, weight_decay=0.01, nesterov=True)),
+    "sgd-dampening": ("SGD", dict(lr=0.05, momentum=0.8, dampening=0.3, weight_decay=0.01)),
+    "adam": ("Adam", dict(lr=0.01)),
+    "adam-all": ("Adam", dict(lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.01)),
+}
+
+
+def tiny_problem(Value, seed=3):
+    """A small MLP and a closure computing its max-margin loss on 12 moons points."""
+    random.seed(seed)
+    model = nn.MLP(2, [4, 1], value_type=Value)
+    X, y = make_moons(12, noise=0.1, random_state=seed)
+
+    def loss():
+        scores = [model([Value(a), Value(b)]) for a, b in X]
+        return sum((1 + -(2 * yi - 1) * s).relu() for yi, s in zip(y, scores)) * (1.0 / len(y))
+    return model, loss
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("schedule", [False, True], ids=["fixed-lr", "lambda-lr"])
+def test_matches_torch_optim(engine, name, schedule):
+    torch = pytest.importorskip("torch")
+    kind, options = CONFIGS[name]
+    model, loss = tiny_problem(engine.Value)
+    params = model.parameters()
+    tensors = [torch.tensor(p.data, dtype=torch.float64, requires_grad=True) for p in params]
+    ours = {"SGD": SGD, "Adam": Adam}[kind](params, **options)
+    theirs = getattr(torch.optim, kind)(tensors, **options)
+    if schedule:
+        decay = lambda k: 1.0 - 0.09 * k  # noqa: E731
+        ours_lr, theirs_lr = LambdaLR(ours, decay), torch.optim.lr_scheduler.LambdaLR(theirs, decay)
+    for _ in range(8):
+        ours.zero_grad()
+        loss().backward()
+        for p, t in zip(params, tensors):  # the same gradients: only the updates are compared
+            t.grad = torch.tensor(p.grad, dtype=torch.float64)
+        ours.step()
+        theirs.step()
+        if schedule:
+            ours_lr.step()
+            theirs_lr.step()
+            assert ours.lr == pytest.approx(theirs.param_groups[0]["lr"], rel=1e-15)
+        for p, t in zip(params, tensors):
+            assert p.data == pytest.approx(t.item(), rel=1e-12, abs=1e-300)
+            p.data = t.item()  # keep the two on the same path, so rounding cannot build up
+
+
+def test_sgd_with_lambda_lr_is_micrograds_demo_loop(engine):
+    """SGD(lr=1) + LambdaLR(1 - 0.9 k/steps) is the demo's hand-written update, bit for bit."""
+    steps = 4
+    expected, _ = train_moons(nn, engine.Value, steps=steps, n_samples=20)
+    random.seed(1337)
+    X, y = make_moons(n_samples=20, noise=0.1, random_state=1337)
+    model = nn.MLP(2, [16, 16, 1], value_type=engine.Value)
+    opt = SGD(model.parameters(), lr=1.0)
+    scheduler = LambdaLR(opt, lambda k: 1.0 - 0.9 * k / steps)
+    losses = []
+    for _ in range(steps):
+        scores = [model([engine.Value(a), engine.Value(b)]) for a, b in X]
+        data_loss = sum((1 + -(2 * yi - 1) * s).relu() for yi, s in zip(y, scores)) * (1.0 / len(y))
+        loss = data_loss + 1e-4 * sum(p * p for p in model.parameters())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        scheduler.step()
+        losses.append(loss.data)
+    assert losses == expected
+
+
+def test_sgd_by_hand(engine):
+    p = engine.Value(1.0)
+    opt = SGD([p], lr=0.5, momentum=0.5, weight_decay=0.1)
+    p.grad = 2.0
+    opt.step()  # d = 2 + 0.1 = 2.1; b = d; p = 1 - 0.5 * 2.1
+    assert p.data == 1.0 - 0.5 * 2.1
+    p.grad = 2.0
+    opt.step()  # d = 2 + 0.1 * p; b = 0.5 * 2.1 + d
+    assert p.data == pytest.approx(-0.05 - 0.5 * (0.5 * 2.1 + 2.0 + 0.1 * -0.05), rel=1e-15)
+    opt.zero_grad()
+    assert p.grad == 0.0
+
+
+def test_adam_first_step_is_lr_times_sign(engine):
+    """On step 1 the bias corrections cancel: each parameter moves by lr against its gradient."""
+    ps = [engine.Value(1.0), engine.Value(-2.0), engine.Value(0.5)]
+    opt = Adam(ps, lr=0.01, eps=0.0)
+    for p, g in zip(ps, [3.0, -0.25, 1e-3]):
+        p.grad = g
+    opt.step()
+    assert [p.data for p in ps] == pytest.approx([0.99, -1.99, 0.49], rel=1e-14)
+
+
+@pytest.mark.parametrize("kind", [SGD, Adam])
+def test_minimizes_a_quadratic(engine, kind):
+    x, y = engine.Value(3.0), engine.Value(-2.0)
+    opt = kind([x, y], lr=0.1)
+    for _ in range(300):
+        loss = (x - 1) ** 2 + 3 * (y + 0.5) ** 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert x.data == pytest.approx(1.0, abs=1e-3)
+    assert y.data == pytest.approx(-0.5, abs=1e-3)
+
+
+def test_lr_is_settable_between_steps(engine):
+    p = engine.Value(0.0)
+    opt = SGD([p], lr=1.0)
+    p.grad = 1.0
+    opt.step()
+    opt.lr = 0.25
+    opt.step()
+    assert p.data == -1.25
+
+
+def test_state_is_kept_in_the_optimizer_not_on_values(engine):
+    ps = [engine.Value(1.0), engine.Value(2.0)]
+    opt = Adam(ps)
+    for p in ps:
+        p.grad = 1.0
+    opt.step()
+    assert not any(hasattr(p, name) for p in ps for name in ("m", "v", "t"))
+    assert opt.t == 1 and len(opt.m) == len(opt.v) == 2
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        Adam([object()], lr=-1.0)
+    with pytest.raises(ValueError, match="betas"):
+        Adam([object()], betas=(1.0, 0.999))
+    with pytest.raises(ValueError, match="Nesterov"):
+        SGD([object()], lr=0.1, nesterov=True)
+    assert LambdaLR(SGD([object()], lr=2.0), lambda k: 0.5).get_last_lr() == 1.0
