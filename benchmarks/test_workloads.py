@@ -13,6 +13,7 @@ import gc
 import json
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -151,6 +152,7 @@ def bytes_per_node(module):
     """W5's resident growth per node, measured by the bench's worker in a fresh process."""
     done = subprocess.run([sys.executable, "-m", "micrograd_fast.bench", "--worker", module,
                            "--time", "W5", "--size", str(SIZE)],
-                          capture_output=True, text=True, check=True)
+                          capture_output=True, text=True, check=True,
+                          cwd=tempfile.gettempdir())  # a source checkout would shadow the build
     result = json.loads(done.stdout)["results"]["W5"]
     return result["samples"][0] / result["per"]

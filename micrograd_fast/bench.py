@@ -16,6 +16,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 from . import _bench_report as report
@@ -86,7 +87,10 @@ def run_worker(engine, worker_args):
     """One worker process's JSON answer, or ``{"error": ...}`` when it failed."""
     command = [sys.executable, "-m", "micrograd_fast.bench", "--worker", engine, *worker_args]
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT)
+        # not in the current folder: `python -m` puts it first on sys.path, and in a source
+        # checkout (where the README runs this) it holds the package without its extension
+        done = subprocess.run(command, capture_output=True, text=True, timeout=WORKER_TIMEOUT,
+                              cwd=tempfile.gettempdir())
     except subprocess.TimeoutExpired:
         return {"error": f"no answer after {WORKER_TIMEOUT} s"}
     if done.returncode != 0:

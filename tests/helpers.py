@@ -4,14 +4,21 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 
-def run_python(code, timeout=300, env=None):
-    """Run ``code`` in a fresh interpreter: a crash fails a test instead of the run."""
+def run_python(code, timeout=300, env=None, args=None):
+    """Run ``code`` (or ``python ARGS`` when given) in a fresh interpreter: a crash fails a
+    test instead of the run.
+
+    It runs in the temporary folder: ``python -c`` and ``-m`` put the current folder first
+    on sys.path, and a source checkout there holds the package without its built extension.
+    """
     environ = dict(os.environ, **(env or {}))
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=timeout, env=environ)
+    command = [sys.executable, *(args if args is not None else ["-c", textwrap.dedent(code)])]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environ,
+                          cwd=tempfile.gettempdir())
 
 
 def karpathy_sanity(Value):
