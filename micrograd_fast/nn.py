@@ -82,3 +82,20 @@ class MLP(Module):
 
     def __repr__(self):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+    def to_torch(self):
+        """An equivalent ``torch.nn.Sequential`` (float64 Linear and ReLU) with these weights."""
+        from .torch_bridge import to_torch
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, seq, **options):
+        """An MLP with the shape and weights of ``seq`` (Linear, ReLU, ..., Linear);
+        ``options`` (``value_type=``, ``fused=``) go to the constructor."""
+        from .torch_bridge import from_torch
+        return from_torch(cls, seq, **options)
+
+    def load_torch(self, seq):
+        """Copy the weights of ``seq`` (shaped as this MLP) into this MLP's Values; returns self."""
+        from .torch_bridge import load_torch
+        return load_torch(self, seq)

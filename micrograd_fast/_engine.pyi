@@ -1,0 +1,3 @@
+# The compiled engine has the pure engine's API, described once in pure.pyi.
+from .pure import Graph as Graph
+from .pure import Value as Value
