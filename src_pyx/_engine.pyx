@@ -44,7 +44,11 @@ cdef extern from "Python.h":
     ctypedef struct _TypeSlots "PyTypeObject":
         Py_ssize_t tp_basicsize
         PyObject* (*tp_alloc)(_TypeSlots*, Py_ssize_t) noexcept
+        void (*tp_free)(void*) noexcept
     PyObject* _PyObject_GC_New(_TypeSlots*)
+    void PyObject_GC_Del(void*)
+    PyObject* PyObject_Init(PyObject*, _TypeSlots*)
+    _TypeSlots* Py_TYPE(PyObject*)
 
 
 # -- opcodes -------------------------------------------------------------------
@@ -567,6 +571,28 @@ cdef inline bint _operands_tracked(Value v) noexcept:
     return False
 
 
+# A node's memory comes from a free list of released nodes when it can. A
+# training loop frees one step's graph and builds the next, node for node: the
+# free list hands the memory back with neither the allocator nor the garbage
+# collector's bookkeeping (which counts every allocation, tracked or not). The
+# list is bounded; a node on it is linked through its first field, and zeroed
+# when it is handed out again.
+
+cdef extern from *:
+    """
+    /* At most 5 MiB of released nodes kept for reuse. A sanitizer build sets it to 0
+       (tests/sanitize/run.sh), so that every freed node goes back to the allocator,
+       where a use after free is seen. */
+    #ifndef MICROGRAD_FAST_FREE_NODES_MAX
+    #define MICROGRAD_FAST_FREE_NODES_MAX (1 << 16)
+    #endif
+    """
+    const Py_ssize_t FREE_NODES_MAX "MICROGRAD_FAST_FREE_NODES_MAX"
+
+cdef PyObject* _free_nodes = NULL
+cdef Py_ssize_t _free_count = 0
+
+
 cdef PyObject* _allocate_untracked(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
     """Value's tp_alloc: zeroed memory, not yet tracked by the garbage collector.
 
@@ -574,13 +600,37 @@ cdef PyObject* _allocate_untracked(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
     need no tracking would then be untracked again straight away. Subclasses
     defined in Python keep the generic allocator.
     """
-    cdef PyObject* o = _PyObject_GC_New(cls)
-    if o != NULL:
-        memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
+    global _free_nodes, _free_count
+    cdef PyObject* o = _free_nodes
+    if o != NULL and cls == <_TypeSlots*>Value:
+        _free_nodes = (<PyObject**>(<char*>o + sizeof(PyObject)))[0]
+        _free_count -= 1
+        PyObject_Init(o, cls)  # a reference count of one again
+    else:
+        o = _PyObject_GC_New(cls)
+        if o == NULL:
+            return NULL
+    memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
     return o
 
 
+cdef void _release(void* memory) noexcept:
+    """Value's tp_free: keep the node's memory on the free list, or give it back.
+
+    The node's tp_dealloc has untracked it and dropped its references already.
+    """
+    global _free_nodes, _free_count
+    cdef PyObject* o = <PyObject*>memory
+    if _free_count < FREE_NODES_MAX and Py_TYPE(o) == <_TypeSlots*>Value:
+        (<PyObject**>(<char*>o + sizeof(PyObject)))[0] = _free_nodes
+        _free_nodes = o
+        _free_count += 1
+    else:
+        PyObject_GC_Del(memory)
+
+
 (<_TypeSlots*>Value).tp_alloc = _allocate_untracked
+(<_TypeSlots*>Value).tp_free = _release
 
 
 # -- one block per operation: forward, then its local derivative ----------------
