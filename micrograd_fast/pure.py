@@ -324,8 +324,10 @@ class Value:
         return self.__add__(other)  # not self + other: a non-number must get NotImplemented
 
     def __sub__(self, other):  # self - other
-        if not isinstance(other, Value) and _as_float(other) is None:
-            return NotImplemented
+        if not isinstance(other, (Value, int, float)):
+            other = _as_float(other)  # numpy's bool has no unary minus: negate its float
+            if other is None:
+                return NotImplemented
         return self + (-other)
 
     def __rsub__(self, other):  # other - self
@@ -393,19 +395,25 @@ def _topological_order(root):
 
     A node comes off the stack twice: first to be marked visited and to put its
     children on (the last one first, so the first comes off first), then, wrapped
-    in a 1-tuple, to be appended after all of its children.
+    in a 1-tuple, to be appended after all of its children. A node reached again
+    between the two (still on the path from the root) closes a cycle, which only
+    a user-built node given a child after the fact can make.
     """
     topo = []
-    visited = set()
+    finished = {}  # node -> False while on the path from the root, True once in topo
     stack = [root]
     while stack:
         v = stack.pop()
         if type(v) is tuple:  # (node,): its children are all in topo
             topo.append(v[0])
-        elif v not in visited:
-            visited.add(v)
+            finished[v[0]] = True
+        elif v not in finished:
+            finished[v] = False
             stack.append((v,))
             stack.extend(reversed(v._children))
+        elif not finished[v]:
+            raise ValueError(f"the graph has a cycle: {v!r} ({v._op!r}) depends on itself, "
+                             "so it has no order to backpropagate in")
     return topo
 
 

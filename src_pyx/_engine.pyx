@@ -245,7 +245,7 @@ cdef class Value:
     cdef double _grad
     cdef Value _a           # first operand, or None
     cdef object _b          # second operand (a Value or a number), None, or the _Extras
-    cdef uint64_t _stamp    # (walk number << 8) | TRACKED flag | opcode
+    cdef uint64_t _stamp    # (walk number << 8) | TRACKED | IN_PATH | opcode
     cdef object __weakref__
 
     def __init__(self, data, _children=(), _op='', label=''):
@@ -415,8 +415,10 @@ cdef class Value:
     def __sub__(Value self, other):  # self + (-other)
         if isinstance(other, Value):
             return _add(self, _mul(<Value>other, -1))
-        if not _is_real(other):
-            return NotImplemented
+        if not (PyFloat_Check(other) or PyLong_Check(other)):
+            if not _is_real(other):
+                return NotImplemented
+            other = _to_float(other, "operand")  # numpy's bool has no unary minus: negate its float
         return _add(self, -other)
 
     def __rsub__(Value self, other):  # other + (-self)
@@ -499,10 +501,12 @@ cdef frozenset _VALUE_ATTRIBUTES = frozenset(
     name for name, attr in vars(Value).items() if hasattr(type(attr), '__set__'))
 
 
-# The stamp: bits 0-6 the opcode, bit 7 set while the collector tracks the
-# node, bits 8-63 the number of the last backward walk that reached it.
+# The stamp: bits 0-5 the opcode, bit 6 set while a walk is inside the node's
+# subgraph, bit 7 set while the collector tracks the node, bits 8-63 the number
+# of the last backward walk that reached it.
 cdef enum:
-    OPCODE_MASK = 0x7F
+    OPCODE_MASK = 0x3F
+    IN_PATH = 0x40
     TRACKED = 0x80
 
 
@@ -901,8 +905,11 @@ def _local_backward(Value v):
 # stamp) and push its children, last operand first; then, tagged as finished,
 # to append it to the order, after all of its children. A node pushed again
 # before its first pop is skipped when that later entry comes up, just as the
-# recursion skips a visited child. Then one loop runs the chain rule from the
-# root down. The arrays are kept for the next walk.
+# recursion skips a visited child. A node reached again while it is still on
+# the path from the root (IN_PATH: visited, not yet finished) closes a cycle,
+# which only a user-built node can make: an error, not a made-up order. Then
+# one loop runs the chain rule from the root down. The arrays are kept for the
+# next walk.
 
 ctypedef struct _Walk:
     PyObject** topo         # the nodes in topological order (borrowed: the root holds them)
@@ -925,7 +932,7 @@ cdef inline bint _seen(Value v, uint64_t walk) noexcept:
 
 
 cdef inline void _see(Value v, uint64_t walk) noexcept:
-    v._stamp = (walk << 8) | (v._stamp & 0xFF)
+    v._stamp = (walk << 8) | IN_PATH | (v._stamp & (TRACKED | OPCODE_MASK))
 
 
 cdef int _grow(void** array, Py_ssize_t* capacity, size_t item, Py_ssize_t needed) except -1:
@@ -985,6 +992,7 @@ cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
         entry = w.stack[depth]
         node = <PyObject*>(entry & ~(<size_t>FINISHED))  # a plain pointer: no reference counting
         if entry & FINISHED:
+            (<Value>node)._stamp &= ~(<uint64_t>IN_PATH)
             if w.n == w.topo_cap:
                 _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
             w.topo[w.n] = node
@@ -996,6 +1004,11 @@ cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
             w.stack[depth] = entry | FINISHED  # its slot is still there: depth was just lowered
             depth += 1
             _push_children(<Value>node, w, &depth)
+        elif (<Value>node)._stamp & IN_PATH:
+            # reached again from inside its own subgraph: only a user-built node
+            # given a child after the fact (v.__init__(x, (w,))) can do that
+            raise ValueError(f"the graph has a cycle: {(<Value>node)!r} ({(<Value>node)._op!r}) "
+                             "depends on itself, so it has no order to backpropagate in")
     return 0
 
 

@@ -1,0 +1,183 @@
+"""Memory: long training stays flat, graphs are freed, and the collector sees only what it must.
+
+The training run happens in a fresh interpreter (its resident size is its own);
+the figures it measured are listed under "measured figures" after the run.
+"""
+
+import gc
+import json
+import weakref
+
+import pytest
+
+from helpers import run_python
+
+STEPS, WARMUP = 1000, 100
+
+TRAINING = """
+import gc, importlib, json, random, resource, sys, tracemalloc
+from micrograd_fast import datasets, nn, optim
+
+def resident_kb():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 1024
+
+Value = importlib.import_module(sys.argv[1]).Value
+steps, warmup = int(sys.argv[2]), int(sys.argv[3])
+random.seed(1337)
+X, y = datasets.make_moons(n_samples=8, noise=0.1, random_state=1337)
+Y = [2 * label - 1 for label in y]
+model = nn.MLP(2, [16, 16, 1], value_type=Value)
+adam = optim.Adam(model.parameters(), lr=0.01)
+for p in model.parameters():
+    p.velocity = 0.0  # an attribute on every parameter, as a hand-written optimizer keeps
+
+def step():
+    scores = [model(list(map(Value, row))) for row in X]
+    loss = sum((1 + -yi * s).relu() for yi, s in zip(Y, scores)) * (1.0 / len(Y))
+    adam.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        p.velocity = 0.9 * p.velocity + p.grad
+    adam.step()
+    return loss.data  # the graph goes with `loss` when step() returns
+
+tracemalloc.start()  # from the start: its own tables reach their size in the warm-up
+for _ in range(warmup):
+    step()
+gc.collect()
+points = []  # (resident kB, traced bytes) after the warm-up, half way, at the end
+for done in range(steps + 1):
+    if done in (0, steps // 2, steps):
+        gc.collect()
+        points.append((resident_kb(), tracemalloc.get_traced_memory()[0]))
+    if done < steps:
+        last_loss = step()
+print(json.dumps({"points": points, "last_loss": last_loss}))
+"""
+
+
+def test_a_thousand_training_steps_leave_memory_flat(engine, figures):
+    done = run_python(None, args=["-c", TRAINING, engine.__name__, str(STEPS), str(WARMUP)])
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    (rss_start, traced_start), (_, traced_half), (rss_end, traced_end) = report["points"]
+    figures.add(f"{STEPS} training steps, {engine.__name__}",
+                f"after {WARMUP} warm-up steps: RSS {rss_start / 1024:.1f} MB, traced "
+                f"{traced_start / 1024:.0f} kB; then RSS {rss_end - rss_start:+.0f} kB, traced "
+                f"{traced_half - traced_start:+d} bytes by step {STEPS // 2} and "
+                f"{traced_end - traced_start:+d} by step {STEPS}")
+    # What the steps replace (new floats for data, optimizer state, attributes) moves
+    # the traced total once; a leak keeps growing it: one node or one float per step
+    # over the second half would be 500 objects, 12 kB and more.
+    assert traced_end - traced_half < 2 * 1024, "memory still grows in the second half"
+    assert traced_end - traced_start < 16 * 1024
+    assert rss_end - rss_start < 2 * 1024, f"resident size grew by {rss_end - rss_start:.0f} kB"
+    assert report["last_loss"] < 1.0  # it trained
+
+
+# -- a graph dies with its last reference ---------------------------------------
+
+def _graph(V):
+    x = V(3.0)
+    y = ((x * 2 + 1).relu().tanh() ** 2 / 3 - V(1.0).exp()).sigmoid().log()
+    z = V.dot([x, y], [y, 2.0], 0.5)
+    z.backward()
+    return z
+
+
+def test_compiled_graph_freed_by_reference_counting(engine_pair):
+    """No collector needed: built-in nodes hold no cycle, so the last `del` frees them."""
+    compiled, _ = engine_pair
+    root = _graph(compiled.Value)
+    refs = [weakref.ref(root), weakref.ref(next(iter(root._prev)))]
+    gc.disable()
+    try:
+        del root
+        assert [r() for r in refs] == [None, None]
+    finally:
+        gc.enable()
+
+
+def test_pure_graph_freed_by_the_collector(engine_pair):
+    """The reference engine keeps micrograd's closures, each in a cycle with its node."""
+    _, pure = engine_pair
+    root = _graph(pure.Value)
+    ref = weakref.ref(root)
+    del root
+    gc.collect()
+    assert ref() is None
+
+
+# -- what the collector tracks (compiled engine) ------------------------------
+# CPython's rule for a tuple of atoms: a node that holds only numbers and
+# untracked nodes cannot be in a cycle, so the collector need not see it.
+
+def test_built_in_nodes_are_untracked(engine_pair):
+    compiled, _ = engine_pair
+    V = compiled.Value
+    a, b = V(1.0, label='a'), V(2.0)
+    a.m = 0.0  # numbers and strings as attributes cannot make a cycle
+    nodes = [a, b, a + b, a * 3, a ** b, 2 ** a, -a, a / b, a.tanh(), a.relu(), a.exp(),
+             b.log(), a.sigmoid(), V.dot([a, b], [b, 1.5], 0.5)]
+    assert [gc.is_tracked(v) for v in nodes] == [False] * len(nodes)
+
+
+def test_nodes_that_can_be_in_a_cycle_are_tracked(engine_pair):
+    compiled, _ = engine_pair
+    V = compiled.Value
+    a = V(1.0)
+    custom = V(2.0, (a,), 'mine')
+    custom._backward = lambda: None  # a callback may refer to anything
+    holder = V(3.0)
+    holder.history = []  # a container attribute may come to hold the node itself
+
+    class Sub(V):
+        pass
+
+    for v in (custom, holder, Sub(1.0), custom * 2, V.dot([holder], [1.0])):
+        assert gc.is_tracked(v), v._op
+    holder.history = None
+    assert not gc.is_tracked(holder)  # nothing left that could lead back
+
+
+@pytest.mark.parametrize("make_cycle", ["callback", "attribute", "subclass"])
+def test_cycles_through_nodes_are_collected(engine, make_cycle):
+    V = engine.Value
+    a = V(1.0)
+    if make_cycle == "callback":
+        node = V(2.0, (a,), 'mine')
+
+        def _backward():
+            a.grad += node.grad  # the closure holds node, node holds the closure
+        node._backward = _backward
+    elif make_cycle == "attribute":
+        node = a * 2
+        node.itself = [node]
+    else:
+        class Sub(V):
+            pass
+        node = Sub(2.0) * Sub(3.0)
+        node.me = node
+    root = node + 1
+    root.backward()
+    refs = [weakref.ref(node), weakref.ref(root)]
+    del node, root
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
+def test_reused_node_memory_starts_clean(engine_pair):
+    """Freed nodes' memory is reused (a free list): nothing of the old node shows through."""
+    compiled, _ = engine_pair
+    V = compiled.Value
+    old = [V(float(i), label=f'n{i}') * 2 for i in range(1000)]
+    for v in old:
+        v.grad = 5.0
+    refs = [weakref.ref(v) for v in old]
+    del old, v
+    new = [V(1.0) + 1.0 for _ in range(1000)]
+    assert all(r() is None for r in refs)
+    assert all(n.grad == 0.0 and n.label == '' and n.data == 2.0 and n._op == '+' for n in new)
+    assert not any(gc.is_tracked(n) for n in new)
+    assert all(weakref.ref(n)() is n for n in new)
