@@ -201,7 +201,7 @@ class Value:
             k = _as_float(other)
             if k is None:
                 return NotImplemented
-            shown = other if isinstance(other, (int, float)) else k  # numpy scalars as floats
+            shown = other if type(other) in (int, float) else k  # numpy scalars, bool: as floats
             out = Value(0.0, (self,), f'**{shown}')
 
             def _forward():
@@ -363,7 +363,7 @@ class Value:
     def __reduce__(self):
         # data, grad and attributes survive copy and pickle; graph links do not
         attrs = dict(getattr(self, "__dict__", {}))
-        if self.label:
+        if not (isinstance(self.label, str) and self.label == ''):
             attrs["label"] = self.label
         return (_rebuild, (type(self), self.data, self.grad, attrs))
 
@@ -419,6 +419,15 @@ def _topological_order(root):
 
 # -- a graph to run again ---------------------------------------------------------
 
+_CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
+            "built: its forward computation is not known; build the graph again")
+
+
+def _has_python_backward(node):
+    """A user-built node, or any node whose _backward the user replaced."""
+    return bool(node._children) or node._local_backward is not _leaf_backward
+
+
 class Graph:
     """A built graph, kept to be run again with new leaf values.
 
@@ -434,25 +443,30 @@ class Graph:
         self.root = root
         self._nodes = _topological_order(root)
         for node in self._nodes:
-            if node._children and node._forward is None:
+            if node._forward is None and _has_python_backward(node):
                 raise ValueError(
                     f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
                     "its forward computation is not known; rebuild that graph each step instead")
-        self._ops = [node for node in self._nodes if node._forward is not None]
 
     def __len__(self):
         return len(self._nodes)
 
     def forward(self):
         """Recompute every node from the leaves' current data; return the root's data."""
-        for node in self._ops:
-            node._forward()
+        for node in self._nodes:
+            forward = node._forward
+            if forward is not None:
+                forward()
+            elif _has_python_backward(node):  # given one since the Graph was built
+                raise ValueError(_CHANGED.format(op=node._op))
+            # else: a leaf (perhaps made one again by __init__): it keeps its data
         return self.root.data
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
-        for node in self._ops:
-            node.grad = 0.0
+        for node in self._nodes:
+            if node._forward is not None or _has_python_backward(node):  # not a leaf
+                node.grad = 0.0
         self.root.grad = 1.0
         for node in reversed(self._nodes):
             node._backward()

@@ -90,20 +90,25 @@ cdef inline bint _is_real(object x):
 
 
 cdef object _constant(object x, double* k):
-    """A number operand as it will be stored (None when `x` is not a real number), its value in *k."""
-    if PyFloat_Check(x):
+    """A number operand as it will be stored (None when `x` is not a real number), its value in *k.
+
+    An int or a float is kept as it is; any other number (bool, numpy scalars,
+    subclasses of int and float, Fraction, ...) is converted by float() once,
+    here: the walk must never run a user's __float__ while it holds borrowed nodes.
+    """
+    if PyFloat_CheckExact(x):
         k[0] = PyFloat_AS_DOUBLE(x)
         return x
-    if PyLong_Check(x):
+    if PyLong_CheckExact(x):
         k[0] = PyLong_AsDouble(x)  # OverflowError for a huge int, as in micrograd
         return x
     if not _is_real(x):
         return None
     try:
-        k[0] = PyFloat_AsDouble(x)
-    except TypeError:
+        k[0] = PyFloat_AS_DOUBLE(float(x))
+    except TypeError:  # a __float__ that returns something else
         return None
-    return k[0]  # numpy scalars, Fraction, ...: frozen as a float
+    return k[0]
 
 
 cdef double _to_float(object x, str what) except? -1.0:
@@ -190,6 +195,10 @@ cdef class _Extras:
     cdef dict attrs         # any other attribute (optimizer state, ...)
 
 
+cdef inline bint _is_no_label(object label):
+    return isinstance(label, str) and len(<str>label) == 0
+
+
 cdef inline _Extras _extras(Value v):
     """The node's extras, or None."""
     if type(v._b) is _Extras:
@@ -250,6 +259,7 @@ cdef class Value:
 
     def __init__(self, data, _children=(), _op='', label=''):
         cdef tuple children = tuple(_children)
+        cdef _Extras old = _extras(self)
         for child in children:
             if not isinstance(child, Value):
                 raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
@@ -257,6 +267,8 @@ cdef class Value:
         self._grad = 0.0
         self._a = None
         self._b = None
+        if old is not None and old.attrs:  # called again: other attributes stay, as on an object
+            _make_extras(self).attrs = old.attrs
         self._stamp = LEAF | (self._stamp & TRACKED)
         if children:
             e = _make_extras(self)
@@ -265,7 +277,7 @@ cdef class Value:
             self._stamp = CUSTOM
         if _op:
             _make_extras(self).op = _op
-        if label:
+        if not _is_no_label(label):
             _make_extras(self).label = label
         _update_tracking(self)
 
@@ -293,7 +305,7 @@ cdef class Value:
 
     @label.setter
     def label(self, value):
-        if value == '' and _extras(self) is None:
+        if _is_no_label(value) and _extras(self) is None:
             return
         _make_extras(self).label = value
         _update_tracking(self)
@@ -413,12 +425,13 @@ cdef class Value:
         return _mul(self, -1)
 
     def __sub__(Value self, other):  # self + (-other)
+        cdef double k
         if isinstance(other, Value):
             return _add(self, _mul(<Value>other, -1))
         if not (PyFloat_Check(other) or PyLong_Check(other)):
-            if not _is_real(other):
+            other = _constant(other, &k)  # numpy's bool has no unary minus: negate its float
+            if other is None:
                 return NotImplemented
-            other = _to_float(other, "operand")  # numpy's bool has no unary minus: negate its float
         return _add(self, -other)
 
     def __rsub__(Value self, other):  # other + (-self)
@@ -439,7 +452,8 @@ cdef class Value:
         return _mul(self, _pow(k, -1.0))  # micrograd's other**-1, on the number
 
     def __rtruediv__(Value self, other):  # other * self**-1
-        if not _is_real(other):
+        cdef double k
+        if _constant(other, &k) is None:
             return NotImplemented
         if self._data == 0.0:
             raise ZeroDivisionError("Value division by zero")
@@ -483,7 +497,7 @@ cdef class Value:
         if e is not None:
             if e.attrs:
                 attrs.update(e.attrs)
-            if e.label != '':
+            if not _is_no_label(e.label):
                 attrs["label"] = e.label
         return (_rebuild, (type(self), self._data, self._grad, attrs))
 
@@ -653,12 +667,10 @@ cdef inline PyObject* _b(Value v) noexcept:
 
 
 cdef inline double _k(PyObject* c) except? -1.0:
-    """The value of a stored number operand (always an int or a float)."""
+    """The value of a stored number operand: an exact float or int (see _constant)."""
     if PyFloat_CheckExact(<object>c):
         return PyFloat_AS_DOUBLE(<object>c)
-    if PyLong_CheckExact(<object>c):
-        return PyLong_AsDouble(<object>c)
-    return PyFloat_AsDouble(<object>c)  # a subclass of int or float (bool, numpy.float64)
+    return PyLong_AsDouble(<object>c)  # fits: it was converted once when the node was made
 
 
 cdef inline double _b_value(Value v) except? -1.0:
@@ -769,6 +781,8 @@ cdef inline double _log_value(double x) except? -1.0:
     return _log(x)
 
 cdef inline int _log_backward(Value out, double g) except -1:
+    if out._a._data == 0.0:  # its data was set to 0 after the node was made
+        raise ZeroDivisionError("float division by zero")
     out._a._grad += (1.0 / out._a._data) * g
     return 0
 
@@ -786,10 +800,10 @@ cdef inline void _sigmoid_backward(Value out, double g) noexcept:
 
 # dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum
 cdef Value _dot(object ws, object xs, object bias):
-    cdef list operands = [_dot_operand(bias)]
     ws, xs = tuple(ws), tuple(xs)
     if len(ws) != len(xs):
         raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+    cdef list operands = [_dot_operand(bias)]
     for w, x in zip(ws, xs):
         operands.append(_dot_operand(w))
         operands.append(_dot_operand(x))
@@ -1055,6 +1069,9 @@ cdef int _backward_walk(Value root) except -1:
 
 # -- a graph to run again ---------------------------------------------------------
 
+cdef str _CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
+                     "built: its forward computation is not known; build the graph again")
+
 cdef class Graph:
     """A built graph, kept to be run again with new leaf values.
 
@@ -1105,9 +1122,13 @@ cdef class Graph:
         """Recompute every node from the leaves' current data; return the root's data."""
         cdef Py_ssize_t i
         cdef PyObject* node
+        cdef int op
         for i in range(self._n):
             node = self._order[i]
-            if _opcode(<Value>node) != LEAF:
+            op = _opcode(<Value>node)
+            if op == CUSTOM:  # given a _backward (or made again) since the Graph was built
+                raise ValueError(_CHANGED.format(op=(<Value>node)._op))
+            if op != LEAF:
                 (<Value>node)._data = _forward(<Value>node)
         return self.root._data
 

@@ -1,5 +1,7 @@
 """One suite, two engines: see engines.py for the fixtures."""
 
+import os
+
 from engines import engine, engine_pair, pytest_addoption, pytest_collection_modifyitems  # noqa: F401
 
 pytest_plugins = ["figures"]  # the measured figures listed after the run
@@ -9,11 +11,10 @@ try:
 except ImportError:  # the property tests skip without it
     pass
 else:
-    import os
-
-    # test_properties.py: "ci", the default, checks the same examples on every run (no
-    # database to replay from); "soak", for a local run of a few minutes, draws new ones
+    # test_properties.py, chosen by HYPOTHESIS_PROFILE: "ci", the default, checks the same
+    # examples on every run (about 25 s), with no database to replay from; "soak", for a
+    # local run of about half an hour, draws new ones and keeps failures in .hypothesis/
     settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                              max_examples=300, print_blob=True)
+                              max_examples=500, print_blob=True)
     settings.register_profile("soak", deadline=None, max_examples=20_000, print_blob=True)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

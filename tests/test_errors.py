@@ -13,6 +13,13 @@ def _negative_fractional_power(V):
     return V(-8.0) ** (1 / 3)
 
 
+def _log_of_what_became_zero(V):
+    x = V(1.0)
+    y = x.log()
+    x.data = 0.0
+    y.backward()
+
+
 CASES = {
     "value_of_str": (TypeError, lambda V: V("a")),
     "value_of_none": (TypeError, lambda V: V(None)),
@@ -34,6 +41,9 @@ CASES = {
     "rdiv_huge_int": (OverflowError, lambda V: 10**400 / V(1.0)),
     "pow_huge_int": (OverflowError, lambda V: V(2.0) ** 10**400),
     "value_of_complex": (TypeError, lambda V: V(1j)),
+    "rdiv_huge_int_by_zero": (OverflowError, lambda V: 10**400 / V(0.0)),  # as 10**400 / 0.0
+    "dot_lengths_before_operands": (ValueError, lambda V: V.dot([], [1.0], [1.0])),
+    "log_backward_at_zero": (ZeroDivisionError, lambda V: _log_of_what_became_zero(V)),
     "mul_complex": (TypeError, lambda V: V(1.0) * 1j),
     "zero_to_negative_power": (ZeroDivisionError, lambda V: V(0.0) ** -1),
     "divide_by_zero_number": (ZeroDivisionError, lambda V: V(1.0) / 0),
@@ -225,3 +235,83 @@ def test_a_cycle_reads_the_same_on_both_engines(engine_pair, make):
         root, _ = make(engine.Value)
         messages.append(str(_raised(lambda V: root.backward(), engine.Value)))
     assert messages[0] == messages[1]
+
+
+# -- found by the fuzzer (tests/sanitize/fuzz_engines.py) ------------------------
+
+class _IntWithItsOwnFloat(int):
+    calls = 0
+
+    def __float__(self):
+        type(self).calls += 1
+        return 2.5
+
+
+def test_a_number_operand_is_converted_once(engine_pair):
+    """An int subclass's __float__ runs when the node is made, never inside backward().
+
+    The compiled walk holds borrowed node pointers: user code run in the middle of it
+    (which could drop the graph) read freed memory before this was fixed.
+    """
+    results = []
+    for engine in engine_pair:
+        x = engine.Value(1.0)
+        y = (x * _IntWithItsOwnFloat(3) + _IntWithItsOwnFloat(1)) ** _IntWithItsOwnFloat(2)
+        made = _IntWithItsOwnFloat.calls
+        y.backward()
+        engine.Graph(y).forward()
+        assert _IntWithItsOwnFloat.calls == made
+        results.append((y.data, x.grad, y._op))
+    assert results[0] == results[1]
+    assert results[0][0] == 5.0 ** 2.5 and results[0][2] == '**2.5'  # 1.0 * 2.5 + 2.5, ** 2.5
+
+
+@pytest.mark.parametrize("change", ["backward", "init_with_children", "leaf_backward"])
+def test_a_graph_changed_after_it_was_built(engine, change):
+    V = engine.Value
+    x = V(2.0)
+    y = x * 3
+    z = y + x
+    graph = engine.Graph(z)
+    if change == "backward":
+        y._backward = lambda: None
+    elif change == "init_with_children":
+        y.__init__(5.0, (x,), 'mine')
+    else:
+        x._backward = lambda: None
+    with pytest.raises(ValueError, match="was given a Python _backward after Graph"):
+        graph.forward()
+    with pytest.raises(ValueError, match="cannot replay a graph holding a node with a Python"):
+        engine.Graph(z)
+
+
+def test_a_node_made_a_leaf_again_keeps_its_data_in_a_replay(engine):
+    V = engine.Value
+    x = V(2.0)
+    y = x * 3
+    z = y + x
+    graph = engine.Graph(z)
+    y.__init__(10.0)
+    assert graph.forward() == 12.0
+
+
+@pytest.mark.parametrize("label", [0, None, [1], "x"])
+def test_labels_of_any_kind_survive_copy(engine, label):
+    import copy
+    v = engine.Value(1.0)
+    v.label = label
+    assert copy.copy(v).label == label
+
+
+def test_a_label_that_compares_elementwise(engine):
+    np = pytest.importorskip("numpy")
+    v = engine.Value(1.0)
+    v.label = np.array([1.0, 2.0])
+    assert list(v.label) == [1.0, 2.0]
+
+
+def test_init_again_keeps_other_attributes(engine):
+    v = engine.Value(1.0, label='v')
+    v.m = 0.5
+    v.__init__(2.0)
+    assert (v.data, v.m, v.label) == (2.0, 0.5, '')
