@@ -23,6 +23,9 @@ from cpython.long cimport PyLong_Check, PyLong_CheckExact, PyLong_AsDouble
 from cpython.mem cimport PyMem_Malloc, PyMem_Realloc, PyMem_Free
 from cpython.number cimport PyNumber_Power
 from cpython.object cimport PyObject_GenericSetAttr
+from cpython.ref cimport Py_INCREF
+from cpython.sequence cimport PySequence_Fast_GET_ITEM
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.float cimport DBL_MIN
 from libc.math cimport INFINITY, exp, fabs, floor, fmod, isfinite, isinf, isnan, log, pow, tanh
 from libc.stdint cimport uint64_t
@@ -800,19 +803,32 @@ cdef inline void _sigmoid_backward(Value out, double g) noexcept:
 
 # dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum
 cdef Value _dot(object ws, object xs, object bias):
-    ws, xs = tuple(ws), tuple(xs)
-    if len(ws) != len(xs):
-        raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
-    cdef list operands = [_dot_operand(bias)]
-    for w, x in zip(ws, xs):
-        operands.append(_dot_operand(w))
-        operands.append(_dot_operand(x))
-    cdef Value out = _node(DOT, None, tuple(operands))
+    # a Neuron's lists are read in place; any other iterable is made a tuple first
+    if type(ws) is not list and type(ws) is not tuple:
+        ws = tuple(ws)
+    if type(xs) is not list and type(xs) is not tuple:
+        xs = tuple(xs)
+    cdef Py_ssize_t n = len(ws), i
+    if n != len(xs):
+        raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(xs)}")
+    cdef tuple operands = PyTuple_New(2 * n + 1)  # bias, w0, x0, w1, x1, ...
+    _set_operand(operands, 0, bias)
+    for i in range(n):
+        _set_operand(operands, 2 * i + 1, <object>PySequence_Fast_GET_ITEM(ws, i))
+        _set_operand(operands, 2 * i + 2, <object>PySequence_Fast_GET_ITEM(xs, i))
+    cdef Value out = _node(DOT, None, operands)
     return _made(out, _dot_value(out))
+
+cdef inline int _set_operand(tuple operands, Py_ssize_t i, object x) except -1:
+    """Fill slot i of the new operand tuple (which takes a reference) with x as stored."""
+    cdef object stored = _dot_operand(x)
+    Py_INCREF(stored)
+    PyTuple_SET_ITEM(operands, i, stored)
+    return 0
 
 cdef object _dot_operand(object x):
     cdef double k
-    if isinstance(x, Value):
+    if type(x) is Value or isinstance(x, Value):
         return x
     c = _constant(x, &k)
     if c is None:

@@ -55,6 +55,19 @@ def test_bad_operands(engine):
         V.dot([V(1.0)], [V(1.0), V(2.0)], V(0.0))
     with pytest.raises(TypeError, match="Values or real numbers, not 'str'"):
         V.dot([V(1.0)], ["a"], V(0.0))
+    with pytest.raises(TypeError, match="Values or real numbers, not 'NoneType'"):
+        V.dot([V(1.0), V(2.0), None], [1.0, 2.0, 3.0])  # fails with the operand tuple half filled
+
+
+def test_any_iterables(engine):
+    V = engine.Value
+    ws, xs = [V(0.5), V(-1.5), 2.0], [V(3.0), 4, V(0.25)]
+    expected = V.dot(ws, xs, 1.0).data
+    for w_seq, x_seq in ((tuple(ws), tuple(xs)), (iter(ws), (x for x in xs)), (ws, range(3))):
+        if isinstance(x_seq, range):
+            assert V.dot(w_seq, x_seq, 1.0).data == 1.0 + 0.5 * 0 + -1.5 * 1 + 2.0 * 2
+        else:
+            assert V.dot(w_seq, x_seq, 1.0).data == expected
 
 
 def test_bit_identical_on_both_engines(engine_pair):
