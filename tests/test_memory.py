@@ -61,18 +61,22 @@ def test_a_thousand_training_steps_leave_memory_flat(engine, figures):
     done = run_python(None, args=["-c", TRAINING, engine.__name__, str(STEPS), str(WARMUP)])
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
-    (rss_start, traced_start), (_, traced_half), (rss_end, traced_end) = report["points"]
+    (rss_start, traced_start), (rss_half, traced_half), (rss_end, traced_end) = report["points"]
     figures.add(f"{STEPS} training steps, {engine.__name__}",
                 f"after {WARMUP} warm-up steps: RSS {rss_start / 1024:.1f} MB, traced "
-                f"{traced_start / 1024:.0f} kB; then RSS {rss_end - rss_start:+.0f} kB, traced "
-                f"{traced_half - traced_start:+d} bytes by step {STEPS // 2} and "
-                f"{traced_end - traced_start:+d} by step {STEPS}")
+                f"{traced_start / 1024:.0f} kB; then RSS {rss_half - rss_start:+.0f} kB and traced "
+                f"{traced_half - traced_start:+d} bytes by step {STEPS // 2}, RSS "
+                f"{rss_end - rss_start:+.0f} kB and traced {traced_end - traced_start:+d} bytes "
+                f"by step {STEPS}")
     # What the steps replace (new floats for data, optimizer state, attributes) moves
     # the traced total once; a leak keeps growing it: one node or one float per step
     # over the second half would be 500 objects, 12 kB and more.
     assert traced_end - traced_half < 2 * 1024, "memory still grows in the second half"
     assert traced_end - traced_start < 16 * 1024
-    assert rss_end - rss_start < 2 * 1024, f"resident size grew by {rss_end - rss_start:.0f} kB"
+    # The allocator's pools settle in the first half (the pure engine's cyclic garbage
+    # waits for the collector, so its high-water mark varies with the load of the machine)
+    assert rss_end - rss_half < 1024, f"resident size grew by {rss_end - rss_half:.0f} kB"
+    assert rss_end - rss_start < 4 * 1024, f"resident size grew by {rss_end - rss_start:.0f} kB"
     assert report["last_loss"] < 1.0  # it trained
 
 
