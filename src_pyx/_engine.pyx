@@ -669,11 +669,14 @@ cdef inline PyObject* _b(Value v) noexcept:
     return <PyObject*>b
 
 
-cdef inline double _k(PyObject* c) except? -1.0:
-    """The value of a stored number operand: an exact float or int (see _constant)."""
+cdef inline double _k(PyObject* c) noexcept:
+    """The value of a stored number operand: an exact float or int (see _constant).
+
+    It cannot fail: an int that does not fit a float was refused when the node was made.
+    """
     if PyFloat_CheckExact(<object>c):
         return PyFloat_AS_DOUBLE(<object>c)
-    return PyLong_AsDouble(<object>c)  # fits: it was converted once when the node was made
+    return PyLong_AsDouble(<object>c)
 
 
 cdef inline double _b_value(Value v) except? -1.0:
@@ -835,12 +838,13 @@ cdef object _dot_operand(object x):
         raise TypeError(f"Value.dot operands must be Values or real numbers, not {type(x).__name__!r}")
     return c
 
-cdef inline double _operand_value(PyObject* x) except? -1.0:
-    if type(<object>x) is Value or isinstance(<object>x, Value):
-        return (<Value>x)._data
-    return _k(x)
+cdef inline bint _is_value(PyObject* x) noexcept:
+    return type(<object>x) is Value or isinstance(<object>x, Value)
 
-cdef double _dot_value(Value out) except? -1.0:
+cdef inline double _operand_value(PyObject* x) noexcept:
+    return (<Value>x)._data if _is_value(x) else _k(x)
+
+cdef double _dot_value(Value out) noexcept:
     # left to right, as sum(w*x for ..., bias) adds in micrograd's Neuron
     cdef tuple ops = <tuple>_b(out)
     cdef double total = _operand_value(PyTuple_GET_ITEM(ops, 0))
@@ -854,16 +858,21 @@ cdef int _dot_backward(Value out, double g) except -1:
     cdef tuple ops = <tuple>_b(out)
     cdef PyObject* w
     cdef PyObject* x
+    cdef bint w_is_value, x_is_value
+    cdef double w_data, x_data
     cdef Py_ssize_t i
     for i in range(len(ops) - 2, 0, -2):
         w = PyTuple_GET_ITEM(ops, i)
         x = PyTuple_GET_ITEM(ops, i + 1)
-        if isinstance(<object>w, Value):
-            (<Value>w)._grad += _operand_value(x) * g
-        if isinstance(<object>x, Value):
-            (<Value>x)._grad += _operand_value(w) * g
+        w_is_value, x_is_value = _is_value(w), _is_value(x)
+        w_data = (<Value>w)._data if w_is_value else _k(w)  # read before either grad changes:
+        x_data = (<Value>x)._data if x_is_value else _k(x)  # the same numbers when w is x
+        if w_is_value:
+            (<Value>w)._grad += x_data * g
+        if x_is_value:
+            (<Value>x)._grad += w_data * g
     w = PyTuple_GET_ITEM(ops, 0)
-    if isinstance(<object>w, Value):
+    if _is_value(w):
         (<Value>w)._grad += g
     return 0
 
