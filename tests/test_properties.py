@@ -560,17 +560,13 @@ def torch():
 
 def torch_run(torch, program):
     """The program in PyTorch float64, with the engines' arithmetic: a / b is a * b**-1."""
+    tensor_apply = value_ops(unfused_dot)  # tensors have the methods relu(), tanh(), ... too
+
     def apply(op, *args):
         if op == "/":
             a, b = args
             return a * (b ** -1 if isinstance(b, torch.Tensor) else b ** -1.0)
-        if op in BINARY:
-            return BINARY[op](*args)
-        if op == "neg":
-            return -args[0]
-        if op == "dot":
-            return unfused_dot(*args)
-        return getattr(torch, op)(args[0])
+        return tensor_apply(op, *args)
 
     leaves = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in program.leaves]
     nodes = build(program, leaves, apply)
