@@ -6,9 +6,9 @@
 #   _b              the second operand: a Value, or the number itself when the K bit
 #                   is set (x * 2 keeps the 2); for dot, the tuple of its operands
 #   _stamp          the opcode, the flags below, and the number of the last walk
-#   __dict__        None until an attribute is set: label, and what micrograd keeps in
-#                   its own __dict__ when a user sets it (_op, _prev, _backward), and
-#                   any other attribute (p.m for an optimizer)
+#   _attributes     the node's __dict__, NULL until an attribute is set: label, and
+#                   what micrograd keeps in its own __dict__ when a user sets it (_op,
+#                   _prev, _backward), and any other attribute (p.m for an optimizer)
 #   __weakref__
 #
 # The opcode is the position of the node's op in micrograd_fast/ops.py's table (0 is
@@ -45,10 +45,12 @@ cdef class Value:
     cdef Value _a
     cdef object _b
     cdef uint64_t _stamp
-    cdef dict __dict__
+    cdef object _attributes  # the __dict__: NULL until needed (see "memory" below)
     cdef object __weakref__
 
     def __init__(self, data, _children=(), _op='', label=''):
+        if mgf_attributes(self) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
+            mgf_no_dict_yet(self)
         cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
         cdef tuple children = _children_of(_children)
         cdef object old_a = self._a, old_b = self._b  # released last: their __del__ may run code
@@ -281,14 +283,7 @@ def _rebuild(cls, data, grad):
     return v
 
 
-cdef extern from *:
-    """
-    /* A node's __dict__ (borrowed), or NULL before its first attribute. */
-    static inline PyObject *mgf_attributes(PyObject *o) {
-        return *(PyObject **)((char *)o + Py_TYPE(o)->tp_dictoffset);
-    }
-    """
-    PyObject* mgf_attributes(object)
+cdef extern from "Python.h":
     dict PyObject_GenericGetDict(object, void*)
 
 
@@ -347,7 +342,8 @@ cdef inline int _opcode(Value v) noexcept:
 
 cdef inline Value _node(int op, Value a, object b, uint64_t flags):
     """A new node of op ``op`` (its value still to be computed): no constructor call, no closure."""
-    cdef Value out = Value.__new__(Value)
+    cdef Value out = Value.__new__(Value)  # Cython's tp_new, called directly
+    mgf_no_dict_yet(out)
     out._stamp = <uint64_t>op | flags
     out._a = a
     out._b = b
@@ -355,6 +351,11 @@ cdef inline Value _node(int op, Value a, object b, uint64_t flags):
 
 
 # -- memory ------------------------------------------------------------------------------
+# A node's __dict__ is made when its first attribute is set, not with the node: the
+# type's dict offset points at ``_attributes``, which starts NULL. (Cython's own
+# ``cdef dict __dict__`` would make an empty dict for every node: 64 more bytes and
+# two allocations.)
+#
 # Every node is tracked by the garbage collector, as any Python object that refers
 # to others: a reference cycle through a node, whatever it runs through, is
 # collected. A graph never is a cycle by itself, so it is freed by reference
@@ -369,6 +370,7 @@ cdef inline Value _node(int op, Value a, object b, uint64_t flags):
 cdef extern from "Python.h":
     ctypedef struct _TypeSlots "PyTypeObject":
         Py_ssize_t tp_basicsize
+        Py_ssize_t tp_weaklistoffset
         PyObject* (*tp_alloc)(_TypeSlots*, Py_ssize_t) noexcept
         void (*tp_free)(void*) noexcept
     PyObject* _PyObject_GC_New(_TypeSlots*)
@@ -395,9 +397,52 @@ cdef extern from *:
         PyType_Modified(type);
     #endif
     }
+
+    /* The instance dict lives in the field at `offset`, NULL until it is needed: the
+       generic attribute machinery makes it there, vars() and copy reach it through a
+       __dict__ descriptor; Cython's own code visits and releases it. */
+    static Py_ssize_t mgf_dict_offset;
+    static newfunc mgf_new_fields;
+
+    static inline PyObject *mgf_attributes(PyObject *o) {
+        return *(PyObject **)((char *)o + mgf_dict_offset);
+    }
+
+    static inline void mgf_no_dict_yet(PyObject *o) {
+        Py_CLEAR(*(PyObject **)((char *)o + mgf_dict_offset));  /* tp_new set it to None */
+    }
+
+    static PyObject *mgf_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+        PyObject *o = mgf_new_fields(type, args, kwargs);
+        if (o != NULL) mgf_no_dict_yet(o);
+        return o;
+    }
+
+    static PyGetSetDef mgf_dict_getset[] = {
+        {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL}};
+
+    static int mgf_give_instances_a_dict(PyObject *cls, Py_ssize_t offset) {
+        PyTypeObject *type = (PyTypeObject *)cls;
+        PyObject *descr = PyDescr_NewGetSet(type, mgf_dict_getset);
+        int error;
+        if (descr == NULL) return -1;
+        error = PyDict_SetItemString(type->tp_dict, "__dict__", descr);
+        Py_DECREF(descr);
+        if (error) return -1;
+        mgf_dict_offset = offset;
+        type->tp_dictoffset = offset;
+        mgf_new_fields = type->tp_new;
+        type->tp_new = mgf_new;
+        PyType_Modified(type);
+        return 0;
+    }
     """
     const Py_ssize_t FREE_NODES_MAX "MICROGRAD_FAST_FREE_NODES_MAX"
     void mgf_allow_class_attributes(object)
+    int mgf_give_instances_a_dict(object, Py_ssize_t) except -1
+    PyObject* mgf_attributes(object)
+    void mgf_no_dict_yet(object)
 
 cdef PyObject* _free_nodes = NULL
 cdef Py_ssize_t _free_count = 0
@@ -435,6 +480,18 @@ cdef void _release(void* memory) noexcept:
         PyObject_GC_Del(memory)
 
 
+cdef Py_ssize_t _dict_offset() except -1:
+    """Where _attributes is: declared last before __weakref__, whose offset the type knows."""
+    cdef Value probe = Value.__new__(Value)
+    cdef Py_ssize_t offset = (<_TypeSlots*>Value).tp_weaklistoffset - sizeof(PyObject*)
+    marker = object()
+    probe._attributes = marker
+    if (<PyObject**>(<char*><PyObject*>probe + offset))[0] != <PyObject*>marker:
+        raise ImportError("micrograd_fast._engine: the node's __dict__ field is not where expected")
+    return offset
+
+
+mgf_give_instances_a_dict(Value, _dict_offset())
 (<_TypeSlots*>Value).tp_alloc = _allocate
 (<_TypeSlots*>Value).tp_free = _release
 mgf_allow_class_attributes(Value)

@@ -75,7 +75,9 @@ cdef object _binary(int op, Value a, object other):
     """``a <op> other`` as a new node: ``other`` a Value or a number, else NotImplemented."""
     cdef double k
     cdef Value out
-    if isinstance(other, Value):
+    if PyFloat_CheckExact(other):  # the common number first: kept as it is
+        out = _node(op, a, other, K)
+    elif isinstance(other, Value):
         out = _node(op, a, other, 0)
     else:
         c = _constant(other, &k)
