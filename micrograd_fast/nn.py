@@ -188,11 +188,16 @@ def _fusable(types):
 
 
 def _classify(t):
-    for base in (engine.PureValue, engine.Value):
-        if issubclass(t, base):
-            return not any(name in vars(k) for k in t.__mro__[:t.__mro__.index(base)]
-                           for name in _OPERATORS)
+    # the first of the MRO that is one of our engines' Values (the compiled one may be
+    # in use even when engine.Value is the pure one: value_type= picks an engine)
+    mro = t.__mro__
+    base = next((k for k in mro if k.__name__ == "Value" and k.__module__ in _ENGINE_MODULES), None)
+    if base is not None:
+        return not any(name in vars(k) for k in mro[:mro.index(base)] for name in _OPERATORS)
     return not _is_micrograds(t)
+
+
+_ENGINE_MODULES = ("micrograd_fast._engine", "micrograd_fast.pure")
 
 
 def _is_micrograds(t):
