@@ -6,8 +6,10 @@ children, as in micrograd's trace_graph.ipynb. In a notebook the returned
 ``graphviz.Digraph`` shows itself; elsewhere ``draw_dot(loss).render("graph")``
 writes ``graph.svg``.
 
-Needs the ``graphviz`` Python package (``pip install "micrograd_fast[viz]"``)
-and, to render, the ``dot`` program from the system's graphviz package.
+It draws micrograd's own Values too (they have no ``label``: their box shows none).
+Needs the ``graphviz`` Python package (``pip install ".[viz]"`` in a clone of
+micrograd_fast, or ``pip install graphviz``) and, to render, the ``dot`` program from
+the system's graphviz package.
 """
 
 __all__ = ["draw_dot", "trace"]
@@ -22,7 +24,7 @@ def trace(root):
         v = stack.pop()
         nodes.append(v)
         # _prev is a set: sort it so that the picture is the same on every run
-        children = sorted(v._prev, key=lambda c: (str(c.label), c._op, c.data, c.grad))
+        children = sorted(v._prev, key=lambda c: (_label(c), c._op, c.data, c.grad))
         edges += [(child, v) for child in children]
         for child in reversed(children):  # so that the first child comes off the stack first
             if id(child) not in seen:
@@ -40,16 +42,17 @@ def draw_dot(root, format="svg", rankdir="LR"):
         from graphviz import Digraph
     except ImportError as error:
         raise ImportError(
-            "draw_dot needs the graphviz Python package: pip install \"micrograd_fast[viz]\" "
-            "(rendering also needs the dot program, from your system's graphviz package, "
-            "e.g. apt install graphviz or brew install graphviz)") from error
+            "draw_dot needs the graphviz Python package: pip install graphviz "
+            "(or, in a clone of micrograd_fast, pip install \".[viz]\"); rendering also needs "
+            "the dot program, from your system's graphviz package "
+            "(e.g. apt install graphviz or brew install graphviz)") from error
 
     nodes, edges = trace(root)
     # Names are positions in the walk, not id()s: the source is the same on every run.
     name = {id(v): f"v{i}" for i, v in enumerate(nodes)}
     dot = Digraph(format=format, graph_attr={"rankdir": rankdir})
     for v in nodes:
-        label = _escape_record(str(v.label))
+        label = _escape_record(_label(v))
         dot.node(name[id(v)], label=f"{{ {label} | data {v.data:.4f} | grad {v.grad:.4f} }}",
                  shape="record")
         if v._op:
@@ -59,6 +62,10 @@ def draw_dot(root, format="svg", rankdir="LR"):
     for child, parent in edges:
         dot.edge(name[id(child)], name[id(parent)] + ("_op" if parent._op else ""))
     return dot
+
+
+def _label(v):
+    return str(getattr(v, "label", ""))  # micrograd's own Value has no label
 
 
 def _escape_record(text):

@@ -78,6 +78,19 @@ def test_bad_rankdir(engine):
 
 def test_missing_graphviz_says_what_to_install(engine, monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
-    with pytest.raises(ImportError, match=r'pip install "micrograd_fast\[viz\]"') as info:
+    with pytest.raises(ImportError, match=r'pip install graphviz .*pip install "\.\[viz\]"') as info:
         draw_dot(engine.Value(1.0))
     assert "dot program" in str(info.value)
+
+
+def test_draw_dot_draws_micrograds_own_values():
+    pytest.importorskip("graphviz")
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    x = micrograd_engine.Value(3.0)
+    y = (x * 2 + 1).relu()
+    y.backward()
+    src = draw_dot(y).source
+    assert src.count("shape=record") == 6 and src.count("shape=circle") == 3  # x, 2, 1 and 3 results
+    assert "{  | data 3.0000 | grad 2.0000 }" in src  # micrograd's Values have no label
+    assert "{  | data 2.0000 | grad 3.0000 }" in src  # its constant 2, with its gradient
+    assert "label=ReLU" in src
