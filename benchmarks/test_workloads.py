@@ -21,12 +21,19 @@ from dataclasses import asdict
 import pytest
 
 from micrograd_fast.bench import peers, report
-from micrograd_fast.bench.workloads import ROWS, Sizes, runs_on
+from micrograd_fast.bench.workloads import ROWS, MatrixTraining, Sizes, runs_on
 
 SIZE = 0.25
 SIZES = Sizes().scaled(SIZE)
 ROUNDS = 10
-ENGINES = ("compiled", "pure", "numpy", "torch")
+ENGINES = ("compiled", "pure")
+
+
+def engines_of(workload):
+    """micrograd_fast's engines; on the batch as matrices, numpy and PyTorch."""
+    if workload.job is MatrixTraining:
+        return workload.engines
+    return [engine for engine in ENGINES if runs_on(workload, engine)]
 
 
 def group(row):
@@ -43,7 +50,7 @@ def case(row, engine):
 
 
 @pytest.mark.parametrize("row, engine", [case(row, engine) for row in ROWS.values()
-                                         for engine in ENGINES if runs_on(row.workload, engine)])
+                                         for engine in engines_of(row.workload)])
 def test_row(benchmark, row, engine):
     try:
         backend = peers.load(engine)

@@ -154,7 +154,7 @@ def test_the_default_table_fits_100_columns_in_plain_words():
     for jargon in ("W4R", "W4F", "W4B", "Cython not installed"):
         assert jargon not in text
     assert text.count("collector") == text.lower().count("garbage collector")
-    assert len(report.wide_text(run).splitlines()[8]) > 100  # the full table stays wide
+    assert max(map(len, report.wide_text(run).splitlines())) > 100  # the full table stays wide
 
 
 def test_progress_goes_to_a_terminal_only(monkeypatch):

@@ -16,6 +16,7 @@ import textwrap
 from dataclasses import asdict
 
 from .. import __version__
+from ..engine import ENGINES
 from .peers import PEERS
 from .workloads import ROWS, UNITS, runs_on
 
@@ -253,12 +254,15 @@ def aligned(rows):
 
 def header_lines(run):
     h = run["header"]
-    engines = ", ".join(f"{e} {run['about'][e]}".strip() for e in columns(run))
+    ran = [f"{e} {run['about'].get(e, '')}".strip() for e in columns(run)]
+    ours = [text for e, text in zip(columns(run), ran) if e in ENGINES]
+    peers = [text for e, text in zip(columns(run), ran) if e not in ENGINES]
     return [
         f"date: {h['date']}",
         f"machine: {h['cpu']}, {h['cores']} cores ({h['system']})",
         f"python: {h['python']}, compiler: {h['compiler']}",
-        f"micrograd_fast {h['micrograd_fast']}; engines: {engines}",
+        f"micrograd_fast {h['micrograd_fast']}, engines: {', '.join(ours) or 'none'}",
+        f"peers: {', '.join(peers) or 'none'}",
         f"options: --size {run['options']['size']} --repeat {run['options']['repeat']}",
     ]
 
@@ -294,6 +298,8 @@ def text(run):
             (["speed-up"] if speedup else [])]
     headings = {}  # heading: the indices in grid of its rows, in the order of first appearance
     for row in run["rows"]:
+        if all(row["cells"][e] == "n/a" for e in engines):
+            continue  # no engine of this run runs it
         cells = [cell_text(row["cells"][e], spread=False) for e in engines]
         if speedup:
             cells.append(ratio_text(row["speedups"][speedup]) if speedup in row["speedups"]
