@@ -6,8 +6,10 @@
     micrograd-fast-demo --replay            # build the graph once, replay it every step
 
 MLP(2, [16, 16, 1]), max-margin loss plus L2 (alpha 1e-4), SGD with the
-notebook's learning rate 1.0 - 0.9 * k / steps. The progress bar is tqdm's when
-it is installed; the plot needs matplotlib (``pip install "micrograd_fast[plot]"``).
+notebook's learning rate 1.0 - 0.9 * k / steps: ``micrograd_fast.training``, the
+step the benchmarks and the tests run too. The progress bar is tqdm's when it is
+installed and stderr is a terminal, else a line every tenth of the run; the plot
+needs matplotlib (``pip install "micrograd_fast[plot]"``).
 """
 
 import argparse
@@ -101,6 +103,8 @@ class PlainProgress:
 
 
 def progress_bar(total):
+    if not sys.stderr.isatty():  # no bar redrawn with \r into a pipe or a file
+        return PlainProgress(total)
     try:
         from tqdm import tqdm
     except ImportError:

@@ -27,6 +27,7 @@ def test_training_is_micrograds_demo_loop(engine):
 
 
 def test_plain_progress_without_tqdm(monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     monkeypatch.setitem(sys.modules, "tqdm", None)
     assert isinstance(demo.progress_bar(5), demo.PlainProgress)
     demo.main(["--steps", "2", "--samples", "4"])
@@ -60,6 +61,13 @@ def test_plot_into_a_missing_folder_fails_before_training(tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert f"there is no folder {target.parent}" in err.splitlines()[-1]
+
+
+def test_no_bar_into_a_pipe():
+    result = run_python(None, args=["-m", "micrograd_fast.demo", "--steps", "3", "--samples", "4"])
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout + result.stderr
+    assert "step 3/3: loss" in result.stdout
 
 
 def test_bad_arguments_exit_with_usage():

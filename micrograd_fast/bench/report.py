@@ -44,8 +44,8 @@ FOOTNOTES = [  # the full table's
     "`x = x*1.0001 + 0.1` step, W4 per training step (MLP(2, [16, 16, 1]), {points} moons "
     "points), W5 resident bytes per node.",
     "Speed-ups: the baseline's median over the compiled engine's (W5: its bytes per node over "
-    "the compiled engine's). On W4F and W4R, micrograd's baseline is its W4 row: its only way "
-    "to train.",
+    "the compiled engine's). On W4F, W4R and W4B (and in the chart), micrograd's baseline is its "
+    "W4 row: its only way to train.",
     "Timed with time.perf_counter_ns and the garbage collector disabled, except on the training "
     "rows 'garbage collector on (as users run it)': collector on, and the previous step's graph "
     "freed inside the step. W3 includes freeing the chain, with gc.collect() when dropping it "
@@ -59,16 +59,17 @@ FOOTNOTES = [  # the full table's
     "Karpathy's micrograd sorts the graph recursively: every worker runs in a thread with a "
     "512 MiB stack and sys.setrecursionlimit(10**6).",
     "floats: the same arithmetic on plain Python floats, no graph (W1, W3): the floor. torch: "
-    "0-dim float64 tensors, torch.set_num_threads(1); inputs do not require grad.",
+    "0-dim float64 tensors, torch.set_num_threads(1); inputs do not require grad (W4B: "
+    "matrices).",
     "W4 models: micrograd's graph (a * and a + node per weight): micrograd its own nn, the "
     "others micrograd_fast.nn with fused=False. W4F: micrograd_fast.nn as users get it, each "
     "Neuron one Value.dot node (the same numbers, bit for bit). W4R: that model's graph built "
     "once and replayed each step with micrograd_fast's Graph (forward, zero_grad, backward, "
     "update), inputs set on the same leaves. W4F and W4R exist on micrograd_fast's engines only.",
-    "W4B: the same training as a numpy or PyTorch user writes it, the 100 points as one matrix: "
-    "the same initial weights, loss, L2 and learning rates (numpy: forward and backward by hand; "
-    "PyTorch: nn.Sequential, autograd and optim.SGD), float64, one thread. Its losses, weights "
-    "and gradients are checked against the pure engine's W4 to 1e-12.",
+    "W4B: the same training as a numpy or PyTorch user writes it, the {points} points as one "
+    "matrix: the same initial weights, loss, L2 and learning rates (numpy: forward and backward "
+    "by hand; PyTorch: nn.Sequential, autograd and optim.SGD), float64, one thread. Its losses, "
+    "weights and gradients are checked against the pure engine's W4 to 1e-12.",
 ]
 
 
