@@ -12,7 +12,7 @@ import importlib
 
 import pytest
 
-ENGINES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.pure"}
+from micrograd_fast.engine import ENGINES
 
 
 def pytest_addoption(parser):
