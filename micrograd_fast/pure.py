@@ -176,9 +176,14 @@ class Value:
     @property
     def _prev(self):
         """The children of this node, as micrograd's set; a number operand is shown as a leaf."""
+        return set(self._operands)
+
+    @property
+    def _operands(self):
+        """The children in operand order (a dot's: bias, w0, x0, w1, x1, ...), as _prev shows them."""
         if self._python and '_prev' in self.__dict__:
-            return set(self.__dict__['_prev'])
-        return set(_operand_nodes(self))
+            return tuple(self.__dict__['_prev'])
+        return tuple(_operand_nodes(self))
 
     @_prev.setter
     def _prev(self, children):

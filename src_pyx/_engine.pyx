@@ -21,6 +21,7 @@ from cpython.long cimport PyLong_AsDouble, PyLong_Check, PyLong_CheckExact
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.number cimport PyNumber_Power
 from cpython.ref cimport Py_INCREF, PyObject
+from cpython.sequence cimport PySequence_Fast_GET_ITEM
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from libc.float cimport DBL_MIN
 from libc.math cimport INFINITY, NAN, exp, fabs, floor, fmod, isfinite, isinf, isnan, log, pow, tanh
@@ -36,6 +37,7 @@ cdef extern from "Python.h":
     PyObject* PyTuple_GET_ITEM(object, Py_ssize_t)
     PyObject* PyDict_GetItemWithError(object, object) except? NULL
     bint PyObject_TypeCheck(object, type)
+    void PyObject_GC_UnTrack(object)
 
 cdef extern from *:
     """

@@ -116,9 +116,14 @@ cdef class Value:
     @property
     def _prev(self):
         """The children of this node, as micrograd's set; a number operand is shown as a leaf."""
+        return set(self._operands)
+
+    @property
+    def _operands(self):
+        """The children in operand order (a dot's: bias, w0, x0, w1, x1, ...), as _prev shows them."""
         if self._stamp & PY and _attrs(self) is not None and '_prev' in _attrs(self):
-            return set(_attrs(self)['_prev'])
-        return set(_operand_nodes(self))
+            return tuple(_attrs(self)['_prev'])
+        return tuple(_operand_nodes(self))
 
     @_prev.setter
     def _prev(self, children):

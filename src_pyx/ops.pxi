@@ -240,19 +240,42 @@ _define(SIGMOID, _sigmoid_forward, _sigmoid_backward)
 cdef int DOT = _opcode_of("dot")
 
 cdef Value _dot(object ws, object xs, object bias):
-    # each sequence is read once, first: a number's __float__ below cannot change them
-    cdef tuple w = ws if type(ws) is tuple else tuple(ws)
-    cdef tuple x = xs if type(xs) is tuple else tuple(xs)
-    cdef Py_ssize_t n = len(w), i
-    if n != len(x):
-        raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(x)}")
-    cdef list operands = [_dot_operand(bias)]  # bias, w0, x0, w1, x1, ...
+    cdef Py_ssize_t n, i
+    if type(ws) is not list and type(ws) is not tuple:
+        ws = tuple(ws)
+    if type(xs) is not list and type(xs) is not tuple:
+        xs = tuple(xs)
+    n = len(ws)
+    if n != len(xs):
+        raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(xs)}")
+    b = _dot_operand(bias)
+    # A list is read in place only when reading it runs no Python code (Values, floats
+    # and ints); otherwise each sequence is read once, first, so that a number's
+    # __float__ cannot change what is being read.
+    if type(ws) is list or type(xs) is list:
+        for i in range(n):
+            if not (_plain(<object>PySequence_Fast_GET_ITEM(ws, i)) and
+                    _plain(<object>PySequence_Fast_GET_ITEM(xs, i))):
+                ws, xs = tuple(ws), tuple(xs)
+                break
+    cdef tuple operands = PyTuple_New(2 * n + 1)  # bias, w0, x0, w1, x1, ...
+    PyObject_GC_UnTrack(operands)  # not seen by Python code until it is filled
+    _fill(operands, 0, b)
     for i in range(n):
-        operands.append(_dot_operand(<object>PyTuple_GET_ITEM(w, i)))
-        operands.append(_dot_operand(<object>PyTuple_GET_ITEM(x, i)))
-    cdef Value out = _node(DOT, None, tuple(operands), 0)
+        _fill(operands, 2 * i + 1, _dot_operand(<object>PySequence_Fast_GET_ITEM(ws, i)))
+        _fill(operands, 2 * i + 2, _dot_operand(<object>PySequence_Fast_GET_ITEM(xs, i)))
+    PyObject_GC_Track(<PyObject*>operands)
+    cdef Value out = _node(DOT, None, operands, 0)
     _dot_forward(out)
     return out
+
+cdef inline bint _plain(object x) noexcept:
+    """A Value, float or int: nothing of the user's runs when it is read."""
+    return type(x) is Value or PyFloat_CheckExact(x) or PyLong_CheckExact(x)
+
+cdef inline void _fill(tuple operands, Py_ssize_t i, object x) noexcept:
+    Py_INCREF(x)
+    PyTuple_SET_ITEM(operands, i, x)
 
 cdef object _dot_operand(object x):
     cdef double k
