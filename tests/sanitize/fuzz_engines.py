@@ -467,13 +467,15 @@ class Program:
         elif op == 27:  # a cycle through a label, _op or an attribute, maybe attached later
             self.cycle()
         elif op == 28:  # _prev assigned by hand (maybe the node itself: a cycle for the walk)
+            # as a list: a set's order follows the objects' ids, which differ between the
+            # engines (and between runs), so two engines walk it in different orders
             i = self.node()
             kids = [self.node() for _ in range(r.pick(4))]
             a, pairs = self.pool[i], [self.pool[j] for j in kids]
             names = ", ".join(self.name(j) for j in kids)
-            self.run(f"{self.name(i)}._prev = {{{names}}}" if kids else f"{self.name(i)}._prev = set()",
-                     lambda: setattr(a.c, "_prev", {p.c for p in pairs}),
-                     lambda: setattr(a.p, "_prev", {p.p for p in pairs}))
+            self.run(f"{self.name(i)}._prev = [{names}]",
+                     lambda: setattr(a.c, "_prev", [p.c for p in pairs]),
+                     lambda: setattr(a.p, "_prev", [p.p for p in pairs]))
         elif op == 29:  # a method attached to the class, or shadowed on the instance
             what, i = r.pick(3), self.node()
             a = self.pool[i]
