@@ -71,7 +71,8 @@ class Neuron(Module):
 
     def __call__(self, x):
         x = x if type(x) is list or type(x) is tuple else list(x)
-        return self._call(x, _fusable(set(map(type, x))))
+        fusable = _fusable_inputs(x, self.b)
+        return self._call(x, fusable)
 
     def _call(self, x, fusable):
         """The neuron's output; ``fusable``: the types of the inputs allow one dot node."""
@@ -84,7 +85,6 @@ class Neuron(Module):
                 w, x = self._zip(x)
                 act = self.b.dot(w, x, self.b)
         else:
-            _check_not_mixed(x, self.b)
             w = self.w
             if len(x) != len(w):
                 w, x = self._zip(x)
@@ -117,8 +117,7 @@ class Layer(Module):
 
     def __call__(self, x):
         x = x if type(x) is list or type(x) is tuple else list(x)
-        types = set(map(type, x))  # checked once for every neuron of the layer
-        fusable = _fusable(types)
+        fusable = _fusable_inputs(x, self.neurons[0].b)  # checked once for every neuron
         out = [n._call(x, fusable) for n in self.neurons]
         return out[0] if len(out) == 1 else out  # micrograd's behaviour, kept for drop-in use
 
@@ -176,6 +175,16 @@ _FUSABLE = {int: True, float: True, engine.PureValue: True, engine.Value: True}
 _OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
 
 
+def _fusable_inputs(x, bias):
+    """Whether the inputs ``x`` let a Neuron build one dot node; a TypeError if they are
+    micrograd's Values and the Neuron's are ours."""
+    types = set(map(type, x))
+    if _fusable(types):
+        return True
+    _check_not_mixed(types, bias)
+    return False
+
+
 def _fusable(types):
     """True when operands of these ``types`` let a Neuron build one dot node."""
     for t in types:
@@ -202,11 +211,11 @@ _ENGINE_MODULES = ("micrograd_fast._engine", "micrograd_fast.pure")
 
 def _is_micrograds(t):
     """Whether ``t`` is the Value of Karpathy's micrograd package (not ours installed as it)."""
-    return t.__name__ == "Value" and t.__module__.split(".")[0] == "micrograd"
+    return t.__name__ == "Value" and t.__module__.partition(".")[0] == "micrograd"
 
 
-def _check_not_mixed(x, bias):
-    if not _is_micrograds(type(bias)) and any(_is_micrograds(type(xi)) for xi in x):
+def _check_not_mixed(types, bias):
+    if not _is_micrograds(type(bias)) and any(_is_micrograds(t) for t in types):
         raise TypeError(
             "a Neuron got a Value of micrograd (Karpathy's package), and its weights are "
             f"micrograd_fast Values ({type(bias).__module__}.Value): the two cannot be mixed. "
