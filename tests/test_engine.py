@@ -1,4 +1,4 @@
-"""The engine contract (ARCHITECTURE.md), on both engines."""
+"""The engine contract (docs/ARCHITECTURE.md, "The engines' contract"), on both engines."""
 
 import copy
 import math
