@@ -9,7 +9,7 @@ MLP(2, [16, 16, 1]), max-margin loss plus L2 (alpha 1e-4), SGD with the
 notebook's learning rate 1.0 - 0.9 * k / steps: ``micrograd_fast.training``, the
 step the benchmarks and the tests run too. The progress bar is tqdm's when it is
 installed and stderr is a terminal, else a line every tenth of the run; the plot
-needs matplotlib (``pip install "micrograd_fast[plot]"``).
+needs matplotlib (``pip install ".[plot]"`` in a clone, or ``pip install matplotlib``).
 """
 
 import argparse
