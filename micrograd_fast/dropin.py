@@ -74,4 +74,5 @@ def install(fused=None):
 
 
 def _is_our_alias(module):
-    return os.path.dirname(os.path.dirname(getattr(module, "__file__", None) or "")) == ALIAS_PATH
+    # marked, not compared by path: another copy of micrograd_fast's folder is ours too
+    return getattr(module, "__micrograd_fast_alias__", False)

@@ -4,6 +4,8 @@
 processes, which start with a fresh ``sys.modules``, get micrograd_fast as well.
 """
 
-from micrograd_fast.dropin import install
+__micrograd_fast_alias__ = True  # how install() tells this module from Karpathy's micrograd
+
+from micrograd_fast.dropin import install  # noqa: E402
 
 install()  # replaces this module in sys.modules: the import returns micrograd_fast's package
