@@ -25,12 +25,14 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:  # so that -m c_extension selects them too
+        if "engine_pair" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.c_extension)
     if config.getoption("--c-extensions"):
         return
     kept, deselected = [], []
     for item in items:
-        needs_compiled = "c_extension" in item.keywords or "engine_pair" in getattr(item, "fixturenames", ())
-        (deselected if needs_compiled else kept).append(item)
+        (deselected if "c_extension" in item.keywords else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
