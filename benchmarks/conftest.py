@@ -1,8 +1,8 @@
-"""The benchmarks reuse the tests' engine fixtures (tests/engines.py): pure and compiled."""
+"""The benchmarks take the tests' --no-c-extensions option (tests/engines.py)."""
 
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 
-from engines import engine, engine_pair, pytest_addoption, pytest_collection_modifyitems  # noqa: E402,F401
+from engines import pytest_addoption, pytest_collection_modifyitems  # noqa: E402,F401

@@ -6,22 +6,20 @@
     micrograd-fast-demo --replay            # build the graph once, replay it every step
 
 MLP(2, [16, 16, 1]), max-margin loss plus L2 (alpha 1e-4), SGD with the
-notebook's learning rate 1.0 - 0.9 * k / steps. The progress bar is tqdm's when
-it is installed; the plot needs matplotlib (``pip install "micrograd_fast[plot]"``).
+notebook's learning rate 1.0 - 0.9 * k / steps: ``micrograd_fast.training``, the
+step the benchmarks and the tests run too. The progress bar is tqdm's when it is
+installed and stderr is a terminal, else a line every tenth of the run; the plot
+needs matplotlib (``pip install "micrograd_fast[plot]"``).
 """
 
 import argparse
 import importlib
-import random
+import os
 import sys
 import time
 
-from . import engine
-from .datasets import make_moons
-from .nn import MLP
-from .optim import SGD, LambdaLR
-
-ENGINES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.pure"}
+from . import engine, training
+from .engine import ENGINES
 
 
 def parse_args(argv):
@@ -40,15 +38,25 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.steps < 1 or args.samples < 2:
         parser.error("--steps must be at least 1 and --samples at least 2")
+    if args.plot:
+        problem = plot_path_problem(args.plot)
+        if problem:
+            parser.error(problem)
     return parser, args
 
 
-def demo_loss(model, inputs, y):
-    """micrograd's demo loss (max-margin + L2) over ``inputs`` (rows of Values), and the scores."""
-    scores = [model(row) for row in inputs]
-    data_loss = sum((1 + -yi * s).relu() for yi, s in zip(y, scores)) * (1.0 / len(y))
-    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-    return data_loss + reg_loss, scores
+def plot_path_problem(path):
+    """Why a chart cannot be saved at ``path`` (checked before any work starts), or None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"--plot {path}: there is no folder {folder}"
+    if not os.access(folder, os.W_OK):
+        return f"--plot {path}: the folder {folder} is not writable"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return "--plot needs matplotlib: pip install matplotlib"
+    return None
 
 
 def accuracy(scores, y):
@@ -57,29 +65,16 @@ def accuracy(scores, y):
 
 
 def train(model, Value, X, y, steps, progress, Graph=None):
-    """The training loop; returns the loss and the accuracy of every step.
+    """The training loop (``micrograd_fast.training``); returns the loss and the accuracy
+    of every step.
 
     With ``Graph`` (the engine's), the graph is built once and replayed every step:
     the same numbers, without building a graph each step.
     """
-    opt = SGD(model.parameters(), lr=1.0)
-    schedule = LambdaLR(opt, lambda k: 1.0 - 0.9 * k / steps)
-    if Graph is not None:
-        loss, scores = demo_loss(model, [[Value(a), Value(b)] for a, b in X], y)
-        graph = Graph(loss)
+    run = training.Training(model, X, y, steps, Value, Graph)
     history = []
-    for _ in range(steps):
-        if Graph is not None:
-            graph.forward()  # the same points, the weights of this step
-        else:
-            loss, scores = demo_loss(model, [[Value(a), Value(b)] for a, b in X], y)
-        opt.zero_grad()
-        if Graph is not None:
-            graph.backward()
-        else:
-            loss.backward()
-        opt.step()
-        schedule.step()
+    for k in range(steps):
+        loss, scores = run.step(k)
         history.append((loss.data, accuracy(scores, y)))
         progress.set_postfix_str(f"loss {loss.data:.4f}, accuracy {history[-1][1]:.0%}",
                                  refresh=False)
@@ -108,6 +103,8 @@ class PlainProgress:
 
 
 def progress_bar(total):
+    if not sys.stderr.isatty():  # no bar redrawn with \r into a pipe or a file
+        return PlainProgress(total)
     try:
         from tqdm import tqdm
     except ImportError:
@@ -117,10 +114,7 @@ def progress_bar(total):
 
 def save_plot(path, model, Value, X, y, history, implementation):
     """The decision boundary over the points, and the loss and accuracy per step."""
-    try:
-        from matplotlib.figure import Figure
-    except ImportError as error:
-        raise SystemExit(f"--plot needs matplotlib: pip install \"micrograd_fast[plot]\" ({error})")
+    from matplotlib.figure import Figure  # checked by parse_args
     # the model's score on a grid around the points (a plain Figure: no GUI backend needed)
     n = 60
     xs = [row[0] for row in X]
@@ -171,10 +165,8 @@ def main(argv=None):
                          "reinstall with a C compiler to build it: pip install .")
         Value, Graph, implementation = chosen.Value, chosen.Graph, args.engine
 
-    random.seed(args.seed)
-    X, labels = make_moons(n_samples=args.samples, noise=0.1, random_state=args.seed)
-    y = [2 * label - 1 for label in labels]  # classes -1 and 1, for the max-margin loss
-    model = MLP(2, [16, 16, 1], value_type=Value)
+    X, y = training.moons(args.samples, args.seed)  # classes -1 and 1, for the max-margin loss
+    model = training.new_mlp(seed=args.seed, value_type=Value)
     print(f"micrograd_fast demo: {implementation} engine, MLP(2, [16, 16, 1]) with "
           f"{len(model.parameters())} parameters, {args.samples} moons points, {args.steps} steps")
 

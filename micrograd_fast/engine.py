@@ -17,6 +17,9 @@ from .pure import Value as PureValue
 
 __all__ = ["Value", "Graph", "PureValue", "PureGraph", "IMPLEMENTATION"]
 
+# The engines by name, as the demo's --engine, the benchmarks and the tests' fixtures call them.
+ENGINES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.pure"}
+
 FORCE_PURE = os.environ.get("MICROGRAD_FAST_PURE", "") not in ("", "0")
 
 if FORCE_PURE or sys.implementation.name != "cpython":

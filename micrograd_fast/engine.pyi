@@ -6,5 +6,6 @@ from .pure import Value as Value
 
 __all__ = ["Value", "Graph", "PureValue", "PureGraph", "IMPLEMENTATION"]
 
+ENGINES: dict[str, str]  # engine name -> module name
 FORCE_PURE: bool
 IMPLEMENTATION: str

@@ -5,14 +5,32 @@ micrograd, so a seeded model starts from the same weights. Parameters are made
 with ``micrograd_fast.engine.Value`` unless ``value_type`` names another engine's
 ``Value`` (the tests and benchmarks run both engines side by side that way).
 
+``activation`` is ``'relu'`` (micrograd's), ``'tanh'`` (the lecture's) or
+``'sigmoid'``; as in micrograd, the last layer of an MLP is linear.
+
 A Neuron computes ``b + w0*x0 + w1*x1 + ...`` as one ``Value.dot`` node: the
 same numbers as micrograd's separate ``*`` and ``+`` nodes, with one node to
-build and walk instead of ``2 * nin``. ``fused=False`` builds micrograd's graph.
+build and walk instead of ``2 * nin``. It builds micrograd's own graph instead
+when ``fused=False`` is given, when ``FUSED`` is False (set by
+``MICROGRAD_FAST_FUSED=0`` or ``micrograd_fast.install(fused=False)``), and when an
+input is of a Value subclass with its own ``+`` or ``*`` (so that its operators run,
+as in micrograd).
 """
 
+import os
 import random
+import warnings
 
 from . import engine
+from .engine import Value
+
+# micrograd's nn has no __all__: `from micrograd.nn import *` gives these (random included)
+__all__ = ["random", "Value", "Module", "Neuron", "Layer", "MLP"]
+
+ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}  # name -> repr prefix
+
+# Whether a Neuron made without fused= builds one dot node (True) or micrograd's graph.
+FUSED = os.environ.get("MICROGRAD_FAST_FUSED", "1") != "0"
 
 
 class Module:
@@ -27,25 +45,69 @@ class Module:
 
 class Neuron(Module):
 
-    def __init__(self, nin, nonlin=True, *, value_type=None, fused=True):
+    def __init__(self, nin, nonlin=True, *, activation="relu", value_type=None, fused=None):
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, "
+                             f"not {activation!r}")
         Value = value_type or engine.Value
         self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
         self.b = Value(0)
         self.nonlin = nonlin
-        self.fused = fused
+        self.activation = activation
+        self.fused = FUSED if fused is None else fused
+        self._warned = False
+
+    @property
+    def fused(self):
+        """Whether this neuron builds one dot node (when its inputs allow it)."""
+        return self._fused
+
+    @fused.setter
+    def fused(self, fused):
+        # the weights' type is read here, once: a Value subclass with its own + or * gets
+        # micrograd's graph, so that its operators run
+        self._fused = bool(fused)
+        self._dot = self._fused and _fusable({type(self.b), *map(type, self.w)})
 
     def __call__(self, x):
-        if self.fused:
-            act = type(self.b).dot(self.w, x, self.b)
+        x = x if type(x) is list or type(x) is tuple else list(x)
+        fusable = _fusable_inputs(x, self.b)
+        return self._call(x, fusable)
+
+    def _call(self, x, fusable):
+        """The neuron's output; ``fusable``: the types of the inputs allow one dot node."""
+        if fusable and self._dot:
+            try:
+                act = self.b.dot(self.w, x, self.b)
+            except ValueError:  # a length mismatch (dot has no other ValueError)
+                if len(x) == len(self.w):
+                    raise
+                w, x = self._zip(x)
+                act = self.b.dot(w, x, self.b)
         else:
-            act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
-        return act.relu() if self.nonlin else act
+            w = self.w
+            if len(x) != len(w):
+                w, x = self._zip(x)
+            act = sum((wi*xi for wi, xi in zip(w, x)), self.b)
+        return getattr(act, self.activation)() if self.nonlin else act
+
+    def _zip(self, x):
+        """What micrograd's zip(self.w, x) pairs: the shorter of the two sets the length."""
+        n = min(len(self.w), len(x))
+        if not self._warned:
+            self._warned = True
+            what = (f"the last {len(x) - n} are ignored" if len(x) > n else
+                    f"its last {len(self.w) - n} weights are unused")
+            warnings.warn(f"{self!r} got {len(x)} inputs: it has {len(self.w)} weights, so {what} "
+                          "(micrograd's zip does the same; this warning is given once per Neuron)",
+                          UserWarning, stacklevel=4)
+        return self.w[:n], x[:n]
 
     def parameters(self):
         return self.w + [self.b]
 
     def __repr__(self):
-        return f"{'ReLU' if self.nonlin else 'Linear'}Neuron({len(self.w)})"
+        return f"{ACTIVATIONS[self.activation] if self.nonlin else 'Linear'}Neuron({len(self.w)})"
 
 
 class Layer(Module):
@@ -54,7 +116,9 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x):
-        out = [n(x) for n in self.neurons]
+        x = x if type(x) is list or type(x) is tuple else list(x)
+        fusable = _fusable_inputs(x, self.neurons[0].b)  # checked once for every neuron
+        out = [n._call(x, fusable) for n in self.neurons]
         return out[0] if len(out) == 1 else out  # micrograd's behaviour, kept for drop-in use
 
     def parameters(self):
@@ -66,10 +130,10 @@ class Layer(Module):
 
 class MLP(Module):
 
-    def __init__(self, nin, nouts, *, value_type=None, fused=True):
+    def __init__(self, nin, nouts, *, activation="relu", value_type=None, fused=None):
         sz = [nin] + nouts
-        self.layers = [Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1, value_type=value_type,
-                             fused=fused)
+        self.layers = [Layer(sz[i], sz[i+1], nonlin=i != len(nouts)-1, activation=activation,
+                             value_type=value_type, fused=fused)
                        for i in range(len(nouts))]
 
     def __call__(self, x):
@@ -84,14 +148,16 @@ class MLP(Module):
         return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
 
     def to_torch(self):
-        """An equivalent ``torch.nn.Sequential`` (float64 Linear and ReLU) with these weights."""
+        """An equivalent ``torch.nn.Sequential`` (float64 Linear layers, the activation
+        between each two) with these weights."""
         from .torch_bridge import to_torch
         return to_torch(self)
 
     @classmethod
     def from_torch(cls, seq, **options):
-        """An MLP with the shape and weights of ``seq`` (Linear, ReLU, ..., Linear);
-        ``options`` (``value_type=``, ``fused=``) go to the constructor."""
+        """An MLP with the shape, activation and weights of ``seq`` (Linear, ReLU, ...,
+        Linear; or Tanh, or Sigmoid); ``options`` (``value_type=``, ``fused=``) go to the
+        constructor."""
         from .torch_bridge import from_torch
         return from_torch(cls, seq, **options)
 
@@ -99,3 +165,60 @@ class MLP(Module):
         """Copy the weights of ``seq`` (shaped as this MLP) into this MLP's Values; returns self."""
         from .torch_bridge import load_torch
         return load_torch(self, seq)
+
+
+# Operand types -> whether Value.dot computes what micrograd's w*x and + would with them.
+# Numbers and our Values can; a Value subclass with its own + or * cannot (micrograd would
+# call its operators); anything else is left to the engine, which accepts numbers and
+# raises TypeError otherwise.
+_FUSABLE = {int: True, float: True, engine.PureValue: True, engine.Value: True}
+_OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
+
+
+def _fusable_inputs(x, bias):
+    """Whether the inputs ``x`` let a Neuron build one dot node; a TypeError if they are
+    micrograd's Values and the Neuron's are ours."""
+    types = set(map(type, x))
+    if _fusable(types):
+        return True
+    _check_not_mixed(types, bias)
+    return False
+
+
+def _fusable(types):
+    """True when operands of these ``types`` let a Neuron build one dot node."""
+    for t in types:
+        fusable = _FUSABLE.get(t)
+        if fusable is None:
+            fusable = _FUSABLE[t] = _classify(t)
+        if not fusable:
+            return False
+    return True
+
+
+def _classify(t):
+    # the first of the MRO that is one of our engines' Values (the compiled one may be
+    # in use even when engine.Value is the pure one: value_type= picks an engine)
+    mro = t.__mro__
+    base = next((k for k in mro if k.__name__ == "Value" and k.__module__ in _ENGINE_MODULES), None)
+    if base is not None:
+        return not any(name in vars(k) for k in mro[:mro.index(base)] for name in _OPERATORS)
+    return not _is_micrograds(t)
+
+
+_ENGINE_MODULES = ("micrograd_fast._engine", "micrograd_fast.pure")
+
+
+def _is_micrograds(t):
+    """Whether ``t`` is the Value of Karpathy's micrograd package (not ours installed as it)."""
+    return t.__name__ == "Value" and t.__module__.partition(".")[0] == "micrograd"
+
+
+def _check_not_mixed(types, bias):
+    if not _is_micrograds(type(bias)) and any(_is_micrograds(t) for t in types):
+        raise TypeError(
+            "a Neuron got a Value of micrograd (Karpathy's package), and its weights are "
+            f"micrograd_fast Values ({type(bias).__module__}.Value): the two cannot be mixed. "
+            "Make the inputs with micrograd_fast.engine.Value, or call micrograd_fast.install() "
+            "before anything imports micrograd, so that `from micrograd.engine import Value` "
+            "gives micrograd_fast's Value")

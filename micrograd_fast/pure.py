@@ -1,17 +1,17 @@
 """The pure-Python reference engine: micrograd's Value, kept readable.
 
 This is the engine the compiled one is checked against, the fallback when the
-extension is not built, and the baseline of the benchmarks. It follows
-Karpathy's micrograd line by line where it can: every operation is one block
-that computes the forward value and defines the local derivative right under
-it. It differs from micrograd where the compiled engine must match it bit for
-bit or where micrograd misbehaves:
+extension is not built, and the baseline of the benchmarks. It is laid out as the
+compiled engine is (src_pyx/): numbers, the node, one block per op of the table in
+``micrograd_fast/ops.py`` (forward value and local derivative side by side), the
+backward walk, and Graph. It differs from micrograd where the compiled engine must
+match it bit for bit or where micrograd misbehaves:
 
 - ``data`` and ``grad`` are always Python floats;
-- children are kept as an ordered tuple, so the topological order (and with it
+- each node keeps its operands in order, so the topological order (and with it
   every floating-point sum) depends only on the graph;
-- a plain number operand (``x * 2``) is kept inside the node, not wrapped in a
-  child ``Value``; ``_prev`` still shows it as a leaf, whose grad is not kept;
+- a plain number operand (``x * 2``) is kept inside the node; ``_prev`` shows it
+  as a leaf ``Value``, with the gradient micrograd would give it;
 - ``backward()`` uses an explicit stack, so deep graphs do not recurse;
 - bad input raises a clear exception instead of returning a complex number.
 """
@@ -19,22 +19,33 @@ bit or where micrograd misbehaves:
 import math
 from operator import attrgetter
 
+from .ops import OPS
+
 __all__ = ["Value", "Graph"]
 
 
-# -- numbers -------------------------------------------------------------------
-# The compiled engine (src_pyx/_engine.pyx) raises the same classes with the
-# same messages: tests/test_errors.py compares them.
+# -- numbers -------------------------------------------------------------------------
+# The compiled engine (src_pyx/numbers.pxi) raises the same classes with the same
+# messages: tests/test_errors.py compares them.
 
-def _as_float(x):
-    """``x`` as a float, or None when ``x`` is not a real number.
+def _constant(x):
+    """A number operand as a node keeps it, or None when ``x`` is not a real number.
 
-    A real number is what has ``__float__`` or ``__index__`` (int, bool, numpy
-    scalars, Fraction, Decimal, ...): float() itself would also parse strings.
+    An exact int or float is kept as given (``_op`` shows ``**2`` for 2). A subclass of
+    float or int counts as the number it holds, as Python's arithmetic reads it (its own
+    __float__ is not called); any other number (numpy scalars, Fraction, ...) goes
+    through float() once, here, before any node exists.
     """
-    if type(x) is float:
+    cls = type(x)
+    if cls is float or cls is int:
+        if cls is int:
+            float(x)  # OverflowError for an int beyond a float, as in Python
         return x
-    if not (hasattr(type(x), '__float__') or hasattr(type(x), '__index__')):
+    if isinstance(x, float):
+        return float.__float__(x)
+    if isinstance(x, int):
+        return int.__float__(x)
+    if not (hasattr(cls, '__float__') or hasattr(cls, '__index__')):
         return None
     try:
         return float(x)
@@ -43,11 +54,25 @@ def _as_float(x):
 
 
 def _to_float(x, what):
-    """``x`` as a float, or a TypeError naming ``what`` was given."""
-    f = _as_float(x)
-    if f is None:
+    """``x`` as a float (see _constant), or a TypeError naming ``what`` was given."""
+    if type(x) is float:
+        return x
+    k = _constant(x)
+    if k is None:
+        _refuse_other_engine(x)
         raise TypeError(f"{what} must be a real number, not {type(x).__name__!r}")
-    return f
+    return float(k)
+
+
+def _refuse_other_engine(x):
+    """A Value of another engine (micrograd's, or the other of ours) is named, with the fix."""
+    cls = type(x)
+    if cls.__name__ == 'Value' and hasattr(cls, 'backward') and hasattr(x, 'grad'):
+        raise TypeError(
+            f"a {cls.__module__}.Value cannot be mixed with a {__name__}.Value: they belong "
+            "to two different engines. Make every Value with one of them (from "
+            "micrograd_fast.engine import Value), or call micrograd_fast.install() before "
+            "micrograd is imported")
 
 
 def _pow(base, exponent):
@@ -75,33 +100,50 @@ def _log(x):
     return math.log(x)
 
 
+# -- the node ----------------------------------------------------------------------------
+# A node keeps its value and gradient, its operands (``_a``, and ``_b``: a Value, the
+# number itself when ``_number`` is set, or dot's tuple of operands), the position of
+# its op in the table (``_opcode``, 0 for a leaf), and ``_python``, set when it runs
+# the Python function in its __dict__'s '_backward' (and walks the tuple in its
+# '_prev', when it has one) instead of its op's local derivative. Its __dict__ holds
+# label and what micrograd keeps in its own __dict__ when a user sets it (_op, _prev,
+# _backward), and any other attribute.
+
+LEAF = 0
+_LINKS = ('_prev', '_backward', '_op')  # micrograd's names, which are graph links here
+
+
 def _leaf_backward():
-    pass
+    """A leaf's _backward, as micrograd's: nothing to pass on."""
 
-
-# -- the Value -----------------------------------------------------------------
 
 class Value:
     """ stores a single scalar value and its gradient """
 
-    __slots__ = ("_data", "_grad", "_children", "_constants", "_forward", "_local_backward",
-                 "_op", "label", "__dict__", "__weakref__")
+    __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python",
+                 "__dict__", "__weakref__")
 
     def __init__(self, data, _children=(), _op='', label=''):
-        self.data = data
-        self.grad = 0.0
-        # internal variables used for autograd graph construction
-        self._children = tuple(_children)  # ordered: the walk depends only on the graph
-        for child in self._children:
-            if not isinstance(child, Value):
-                raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
-        self._constants = ()  # the numbers among the operands (the 2 in x * 2), shown by _prev
-        self._forward = None  # recomputes data from the operands: built-in ops only
-        self._local_backward = _leaf_backward
-        self._op = _op  # the op that produced this node, for graphviz / debugging / etc
-        self.label = label
+        value = data._data if isinstance(data, Value) else _to_float(data, "Value.data")
+        children = _children_of(_children)
+        again = hasattr(self, "_opcode")
+        old = (self._a, self._b) if again else None  # released last: their __del__ may run code
+        self._opcode, self._number, self._python = LEAF, False, False
+        self._a = self._b = None
+        self._data = value
+        self._grad = 0.0
+        if again:  # called again on a node: other attributes stay
+            for name in _LINKS + ('label',):
+                self.__dict__.pop(name, None)
+        if children:
+            self._prev = children
+        if _op:
+            self.__dict__['_op'] = _op
+        if not _is_no_label(label):
+            self.__dict__['label'] = label
+        del old
 
-    # data and grad are floats, whatever number was given (read through attrgetter, in C)
+    # data and grad are floats, whatever real number was given (read through attrgetter, in C)
     def _set_data(self, value):
         self._data = value if type(value) is float else _to_float(value, "Value.data")
 
@@ -112,167 +154,99 @@ class Value:
     grad = property(attrgetter("_grad"), _set_grad)
 
     @property
+    def label(self):
+        return self.__dict__.get('label', '')
+
+    @label.setter
+    def label(self, value):
+        if not (_is_no_label(value) and not self.__dict__):
+            self.__dict__['label'] = value
+
+    @property
+    def _op(self):
+        """The op that produced this node, for graphviz / debugging / etc."""
+        if '_op' in self.__dict__:
+            return self.__dict__['_op']
+        return _op_text(self)
+
+    @_op.setter
+    def _op(self, value):
+        self.__dict__['_op'] = value
+
+    @property
     def _prev(self):
-        """The children of this node, as micrograd's set; numbers are shown as leaves."""
-        return set(self._children) | {Value(k) for k in self._constants}
+        """The children of this node, as micrograd's set; a number operand is shown as a leaf."""
+        return set(self._operands)
+
+    @property
+    def _operands(self):
+        """The children in operand order (a dot's: bias, w0, x0, w1, x1, ...), as _prev shows them."""
+        if self._python and '_prev' in self.__dict__:
+            return tuple(self.__dict__['_prev'])
+        return tuple(_operand_nodes(self))
+
+    @_prev.setter
+    def _prev(self, children):
+        # micrograd's backward walks _prev and calls _backward: so does this node now
+        backward = self._backward
+        self.__dict__['_prev'] = _children_of(children)
+        self.__dict__['_backward'] = backward
+        self._python = True
 
     @property
     def _backward(self):
-        return self._local_backward
+        """The local chain rule: passes this node's grad on to its children."""
+        if self._python:
+            if '_backward' not in self.__dict__:
+                raise AttributeError("'Value' object has no attribute '_backward'")
+            return self.__dict__['_backward']
+        if self._opcode == LEAF:
+            return _leaf_backward
+        return _LocalBackward(self)
 
     @_backward.setter
-    def _backward(self, fn):  # Karpathy's extension pattern: your own local derivative
-        self._local_backward = fn
-        self._forward = None  # what the node computes is yours now: a Graph cannot replay it
+    def _backward(self, fn):
+        # Karpathy's extension pattern: the node runs the user's function from now on.
+        # Given back its own local derivative (a hook's save and restore), it is built-in again.
+        if type(fn) is _LocalBackward and fn.node is self and '_prev' not in self.__dict__:
+            self.__dict__.pop('_backward', None)
+            self._python = False
+            return
+        self.__dict__['_backward'] = fn
+        self._python = True
 
-    def _made_by(self, _forward, _backward):
-        """Give a new node its operation: compute its value, keep its local derivative."""
-        self._forward = _forward
-        self._local_backward = _backward
-        _forward()
-        return self
+    @_backward.deleter
+    def _backward(self):
+        self.__dict__.pop('_backward', None)
+        self._python = True  # backward() now raises AttributeError, as micrograd's would
 
+    # the operators: + * ** are ops (below); the rest are micrograd's one-liners on top.
+    # A subclass's own operators are honoured: it goes through Python's operators.
     def __add__(self, other):  # self + other
-        if isinstance(other, Value):
-            out = Value(0.0, (self, other), '+')
-
-            def _forward():
-                out.data = self.data + other.data
-
-            def _backward():
-                self.grad += out.grad
-                other.grad += out.grad
-        else:
-            k = _as_float(other)
-            if k is None:
-                return NotImplemented
-            out = Value(0.0, (self,), '+')
-            out._constants = (k,)
-
-            def _forward():
-                out.data = self.data + k
-
-            def _backward():
-                self.grad += out.grad
-        return out._made_by(_forward, _backward)
+        return _binary(ADD, self, other)
 
     def __mul__(self, other):  # self * other
-        if isinstance(other, Value):
-            out = Value(0.0, (self, other), '*')
-
-            def _forward():
-                out.data = self.data * other.data
-
-            def _backward():
-                self.grad += other.data * out.grad
-                other.grad += self.data * out.grad
-        else:
-            k = _as_float(other)
-            if k is None:
-                return NotImplemented
-            out = Value(0.0, (self,), '*')
-            out._constants = (k,)
-
-            def _forward():
-                out.data = self.data * k
-
-            def _backward():
-                self.grad += k * out.grad
-        return out._made_by(_forward, _backward)
+        return _binary(MUL, self, other)
 
     def __pow__(self, other, modulo=None):  # self ** other
         if modulo is not None:
             return NotImplemented
-        if isinstance(other, Value):
-            out = Value(0.0, (self, other), '**')
-
-            def _forward():
-                if self.data < 0.0:
-                    raise ValueError(f"{self.data!r} ** Value: a negative base has no real "
-                                     f"power for a Value exponent")
-                out.data = _pow(self.data, other.data)
-
-            def _backward():
-                self.grad += (other.data * _pow(self.data, other.data - 1.0)) * out.grad
-                # d/db a**b = a**b * log(a); 0 at a == 0, as in PyTorch
-                if self.data != 0.0:
-                    other.grad += (out.data * _log(self.data)) * out.grad
-        else:
-            k = _as_float(other)
-            if k is None:
-                return NotImplemented
-            shown = other if type(other) in (int, float) else k  # numpy scalars, bool: as floats
-            out = Value(0.0, (self,), f'**{shown}')
-
-            def _forward():
-                out.data = _pow(self.data, k)
-
-            def _backward():
-                self.grad += (k * _pow(self.data, k - 1.0)) * out.grad
-        return out._made_by(_forward, _backward)
-
-    def __rpow__(self, other):  # other ** self
-        k = _as_float(other)
-        if k is None:
-            return NotImplemented
-        return Value(k) ** self
+        return _binary(POW, self, other)
 
     def relu(self):
-        out = Value(0.0, (self,), 'ReLU')
-
-        def _forward():
-            out.data = 0.0 if self.data < 0 else self.data
-
-        def _backward():
-            self.grad += (out.data > 0) * out.grad
-        return out._made_by(_forward, _backward)
+        return _unary(RELU, self)
 
     def tanh(self):
-        out = Value(0.0, (self,), 'tanh')
-
-        def _forward():
-            out.data = math.tanh(self.data)
-
-        def _backward():
-            t = out.data
-            self.grad += (1.0 - t * t) * out.grad  # t*t, exact on every engine (t**2 may not be)
-        return out._made_by(_forward, _backward)
+        return _unary(TANH, self)
 
     def exp(self):
-        out = Value(0.0, (self,), 'exp')
-
-        def _forward():
-            out.data = _exp(self.data)
-
-        def _backward():
-            self.grad += out.data * out.grad
-        return out._made_by(_forward, _backward)
+        return _unary(EXP, self)
 
     def log(self):
-        out = Value(0.0, (self,), 'log')
-
-        def _forward():
-            out.data = _log(self.data)
-
-        def _backward():
-            self.grad += (1.0 / self.data) * out.grad
-        return out._made_by(_forward, _backward)
+        return _unary(LOG, self)
 
     def sigmoid(self):
-        out = Value(0.0, (self,), 'sigmoid')
-
-        def _forward():
-            x = self.data
-            if x >= 0.0:
-                out.data = 1.0 / (1.0 + math.exp(-x))
-            else:  # the same function, written so that exp cannot overflow
-                e = math.exp(x)
-                out.data = e / (1.0 + e)
-
-        def _backward():
-            s = out.data
-            self.grad += (s * (1.0 - s)) * out.grad
-        return out._made_by(_forward, _backward)
+        return _unary(SIGMOID, self)
 
     @staticmethod
     def dot(ws, xs, bias=0.0):
@@ -281,113 +255,499 @@ class Value:
         The value is the same left-to-right sum micrograd's Neuron builds from
         separate * and + nodes; each operand may be a Value or a number.
         """
-        ws, xs = tuple(ws), tuple(xs)
-        if len(ws) != len(xs):
-            raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
-        operands = [_dot_operand(bias)]  # bias, w0, x0, w1, x1, ...
-        for w, x in zip(ws, xs):
-            operands += [_dot_operand(w), _dot_operand(x)]
-        out = Value(0.0, [o for o in operands if isinstance(o, Value)], 'dot')
-        out._constants = tuple(o for o in operands if not isinstance(o, Value))
-
-        def _forward():
-            total = _value_of(operands[0])
-            for i in range(1, len(operands), 2):
-                total = total + _value_of(operands[i]) * _value_of(operands[i + 1])
-            out.data = total
-
-        def _backward():
-            # as the unfused graph does: the last product first, each w before its x, the bias last
-            g = out.grad
-            for i in range(len(operands) - 2, 0, -2):
-                w, x = operands[i], operands[i + 1]
-                if isinstance(w, Value):
-                    w.grad += _value_of(x) * g
-                if isinstance(x, Value):
-                    x.grad += _value_of(w) * g
-            if isinstance(operands[0], Value):
-                operands[0].grad += g
-        return out._made_by(_forward, _backward)
+        return _dot(ws, xs, bias)
 
     def backward(self):
+        """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
         topo = _topological_order(self)
 
         # go one variable at a time and apply the chain rule to get its gradient
-        self.grad = 1.0
+        self._grad = 1.0
         for v in reversed(topo):
-            v._backward()
+            if v._python:
+                v._backward()
+            else:
+                _BACKWARD[v._opcode](v, v._grad)
+
+    def __rpow__(self, other, modulo=None):  # other ** self
+        if modulo is not None or _constant(other) is None:
+            return NotImplemented
+        return _binary(POW, Value(_constant(other)), self)
 
     def __neg__(self):  # -self
+        if type(self) is Value:
+            return _binary(MUL, self, -1)
         return self * -1
 
     def __radd__(self, other):  # other + self
+        if type(self) is Value:
+            return _binary(ADD, self, other)
         return self.__add__(other)  # not self + other: a non-number must get NotImplemented
 
     def __sub__(self, other):  # self - other
-        if not isinstance(other, (Value, int, float)):
-            other = _as_float(other)  # numpy's bool has no unary minus: negate its float
-            if other is None:
-                return NotImplemented
+        if isinstance(other, Value):
+            if type(self) is Value and type(other) is Value:
+                return _binary(ADD, self, _binary(MUL, other, -1))
+            return self + (-other)
+        other = _constant(other)  # numpy's bool has no unary minus: its float is negated
+        if other is None:
+            return NotImplemented
+        if type(self) is Value:
+            return _binary(ADD, self, -other)
         return self + (-other)
 
     def __rsub__(self, other):  # other - self
-        if _as_float(other) is None:
+        if _constant(other) is None:
             return NotImplemented
+        if type(self) is Value:
+            return _binary(ADD, _binary(MUL, self, -1), other)
         return other + (-self)
 
     def __rmul__(self, other):  # other * self
+        if type(self) is Value:
+            return _binary(MUL, self, other)
         return self.__mul__(other)
 
-    def __truediv__(self, other):  # self / other
+    def __truediv__(self, other):  # self * other**-1
         if isinstance(other, Value):
-            if other.data == 0.0:
+            if other._data == 0.0:
                 raise ZeroDivisionError("Value division by zero")
+            if type(self) is Value and type(other) is Value:
+                return _binary(MUL, self, _binary(POW, other, -1))
             return self * other**-1
-        k = _as_float(other)
+        k = _constant(other)
         if k is None:
             return NotImplemented
         if k == 0.0:
             raise ZeroDivisionError("Value division by zero")
-        return self * _pow(k, -1.0)  # micrograd's other**-1, on the number
+        if type(self) is Value:
+            return _binary(MUL, self, _pow(float(k), -1.0))  # micrograd's other**-1, on the number
+        return self * _pow(float(k), -1.0)
 
-    def __rtruediv__(self, other):  # other / self
-        if _as_float(other) is None:
+    def __rtruediv__(self, other):  # other * self**-1
+        if _constant(other) is None:
             return NotImplemented
-        if self.data == 0.0:
+        if self._data == 0.0:
             raise ZeroDivisionError("Value division by zero")
+        if type(self) is Value:
+            return _binary(MUL, _binary(POW, self, -1), other)
         return other * self**-1
 
     def __repr__(self):
-        return f"Value(data={self.data}, grad={self.grad})"
+        return f"Value(data={self._data}, grad={self._grad})"
 
     def __reduce__(self):
         # data, grad and attributes survive copy and pickle; graph links do not
-        attrs = dict(getattr(self, "__dict__", {}))
-        if not (isinstance(self.label, str) and self.label == ''):
-            attrs["label"] = self.label
-        return (_rebuild, (type(self), self.data, self.grad, attrs))
+        state = {name: value for name, value in self.__dict__.items() if name not in _LINKS}
+        return (_rebuild, (type(self), self._data, self._grad), state or None)
 
 
-def _rebuild(cls, data, grad, attrs):
+def _rebuild(cls, data, grad):
     v = cls.__new__(cls)
     Value.__init__(v, data)
     v.grad = grad
-    for name, value in attrs.items():
-        setattr(v, name, value)
     return v
+
+
+def _is_no_label(label):
+    return type(label) is str and len(label) == 0
+
+
+def _children_of(children):
+    """Children given by hand, as a tuple of Values: a number becomes a leaf, as micrograd's ops do."""
+    out = []
+    for child in children:
+        if isinstance(child, Value):
+            out.append(child)
+        elif _constant(child) is not None:
+            out.append(Value(_constant(child)))
+        else:
+            _refuse_other_engine(child)
+            raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
+    return tuple(out)
+
+
+class _LocalBackward:
+    """A built-in node's _backward: its op's local derivative, whatever the node runs now."""
+
+    __slots__ = ("node",)
+
+    def __init__(self, node):
+        self.node = node
+
+    def __call__(self):
+        _local_backward(self.node)
+
+    def __eq__(self, other):
+        return type(other) is _LocalBackward and other.node is self.node
+
+    def __hash__(self):
+        return hash((_LocalBackward, id(self.node)))
+
+    def __repr__(self):
+        return f"<local derivative of {self.node._op!r} node {self.node!r}>"
+
+
+def _node(op, a, b, number):
+    """A new node of op ``op`` (its value still to be computed): no constructor call, no closure."""
+    out = Value.__new__(Value)
+    out._data = out._grad = 0.0
+    out._opcode, out._a, out._b, out._number, out._python = op, a, b, number, False
+    return out
+
+
+# -- the ops ------------------------------------------------------------------------------
+# One block per row of micrograd_fast/ops.py, in the table's order, as in the compiled
+# engine's src_pyx/ops.pxi: the opcode, the forward value (what the operator and a
+# replayed Graph compute), the local derivative (the chain rule at the node, given its
+# grad ``g``), and the line that puts both in the dispatch tables.
+#
+# Operands: ``out._a`` is the first (a Value); ``_second(out)`` reads the second, a
+# Value's data or the number kept in the node. A dot node keeps its operands in the
+# tuple ``out._b``: bias, w0, x0, w1, x1, ...
+
+_FORWARD = {}
+_BACKWARD = {}
+_OP_TEXT = ('',) + tuple(op.text for op in OPS)  # by opcode; a leaf shows ''
+
+
+def _opcode_of(name):
+    """The opcode of the table's row ``name``: its position, counted from 1 (0 is a leaf)."""
+    for i, op in enumerate(OPS):
+        if op.name == name:
+            return i + 1
+    raise ImportError(f"micrograd_fast.pure has a block for {name!r}, which ops.py lacks")
+
+
+def _leaf_forward(out):
+    pass  # a leaf keeps the value it was given
+
+
+def _leaf_chain_rule(out, g):
+    pass  # nothing below a leaf
+
+
+_FORWARD[LEAF], _BACKWARD[LEAF] = _leaf_forward, _leaf_chain_rule
+
+
+def _define(op, forward, backward):
+    _FORWARD[op] = forward
+    _BACKWARD[op] = backward
+
+
+def _second(out):
+    """The second operand's value: the number kept in the node, or the Value's data."""
+    return out._b if out._number else out._b._data
+
+
+def _binary(op, a, other):
+    """``a <op> other`` as a new node: ``other`` a Value or a number, else NotImplemented."""
+    if isinstance(other, Value):
+        out = _node(op, a, other, False)
+    else:
+        k = _constant(other)
+        if k is None:
+            _refuse_other_engine(other)
+            return NotImplemented
+        out = _node(op, a, k, True)
+    _FORWARD[op](out)  # a domain error drops the new node; the operands are untouched
+    return out
+
+
+def _unary(op, a):
+    out = _node(op, a, None, False)
+    _FORWARD[op](out)
+    return out
+
+
+# + -------------------------------------------------------------------------------------
+ADD = _opcode_of("__add__")
+
+
+def _add_forward(out):
+    out._data = out._a._data + _second(out)
+
+
+def _add_backward(out, g):
+    out._a._grad += g
+    if not out._number:
+        out._b._grad += g
+
+
+_define(ADD, _add_forward, _add_backward)
+
+
+# * -------------------------------------------------------------------------------------
+MUL = _opcode_of("__mul__")
+
+
+def _mul_forward(out):
+    out._data = out._a._data * _second(out)
+
+
+def _mul_backward(out, g):
+    a, b = out._a, out._b
+    if out._number:
+        a._grad += b * g
+    else:
+        a._grad += b._data * g
+        b._grad += a._data * g
+
+
+_define(MUL, _mul_forward, _mul_backward)
+
+
+# ** ------------------------------------------------------------------------------------
+# a ** b for a number b (x**2) or a Value b; a negative base has a real power only for
+# an integer exponent.
+POW = _opcode_of("__pow__")
+
+
+def _pow_forward(out):
+    out._data = _pow(out._a._data, float(_second(out)))
+
+
+def _pow_backward(out, g):
+    a = out._a
+    x, k = a._data, float(_second(out))
+    if x == 0.0 and k < 1.0:
+        raise ZeroDivisionError(f"x ** {k!r} has no finite gradient at x = {x!r}: "
+                                f"its derivative {k!r} * x ** {k - 1.0!r} divides by zero there")
+    a._grad += (k * _pow(x, k - 1.0)) * g
+    # d/db a**b = a**b * log(a), as in PyTorch: 0 at a == 0, NaN for a negative a (complex)
+    if not out._number and x != 0.0:
+        out._b._grad += (out._data * (math.log(x) if x > 0.0 else math.nan)) * g
+
+
+_define(POW, _pow_forward, _pow_backward)
+
+
+# relu ----------------------------------------------------------------------------------
+RELU = _opcode_of("relu")
+
+
+def _relu_forward(out):
+    x = out._a._data
+    out._data = 0.0 if x < 0 else x
+
+
+def _relu_backward(out, g):
+    out._a._grad += (out._data > 0) * g
+
+
+_define(RELU, _relu_forward, _relu_backward)
+
+
+# tanh ----------------------------------------------------------------------------------
+TANH = _opcode_of("tanh")
+
+
+def _tanh_forward(out):
+    out._data = math.tanh(out._a._data)
+
+
+def _tanh_backward(out, g):
+    t = out._data
+    out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
+
+
+_define(TANH, _tanh_forward, _tanh_backward)
+
+
+# exp -----------------------------------------------------------------------------------
+EXP = _opcode_of("exp")
+
+
+def _exp_forward(out):
+    out._data = _exp(out._a._data)
+
+
+def _exp_backward(out, g):
+    out._a._grad += out._data * g
+
+
+_define(EXP, _exp_forward, _exp_backward)
+
+
+# log -----------------------------------------------------------------------------------
+LOG = _opcode_of("log")
+
+
+def _log_forward(out):
+    out._data = _log(out._a._data)
+
+
+def _log_backward(out, g):
+    x = out._a._data
+    if x == 0.0:  # its data was set to 0 after the node was made
+        raise ZeroDivisionError("float division by zero")
+    out._a._grad += (1.0 / x) * g
+
+
+_define(LOG, _log_forward, _log_backward)
+
+
+# sigmoid -------------------------------------------------------------------------------
+SIGMOID = _opcode_of("sigmoid")
+
+
+def _sigmoid_forward(out):
+    x = out._a._data
+    if x >= 0.0:
+        out._data = 1.0 / (1.0 + math.exp(-x))
+    else:
+        e = math.exp(x)  # the same function, written so that exp cannot overflow
+        out._data = e / (1.0 + e)
+
+
+def _sigmoid_backward(out, g):
+    s = out._data
+    out._a._grad += (s * (1.0 - s)) * g
+
+
+_define(SIGMOID, _sigmoid_forward, _sigmoid_backward)
+
+
+# dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum ------------------
+DOT = _opcode_of("dot")
+
+
+def _dot(ws, xs, bias):
+    ws, xs = tuple(ws), tuple(xs)  # each read once, first: a number's __float__ cannot change them
+    if len(ws) != len(xs):
+        raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
+    operands = [_dot_operand(bias)]  # bias, w0, x0, w1, x1, ...
+    for w, x in zip(ws, xs):
+        operands += [_dot_operand(w), _dot_operand(x)]
+    out = _node(DOT, None, tuple(operands), False)
+    _dot_forward(out)
+    return out
 
 
 def _dot_operand(x):
     if isinstance(x, Value):
         return x
-    k = _as_float(x)
+    k = _constant(x)
     if k is None:
+        _refuse_other_engine(x)
         raise TypeError(f"Value.dot operands must be Values or real numbers, not {type(x).__name__!r}")
     return k
 
 
-def _value_of(operand):
-    return operand.data if isinstance(operand, Value) else operand
+def _operand(x):
+    return x._data if isinstance(x, Value) else float(x)
+
+
+def _dot_forward(out):
+    # left to right, as sum(w*x for ..., bias) adds in micrograd's Neuron
+    ops = out._b
+    total = _operand(ops[0])
+    for i in range(1, len(ops), 2):
+        total = total + _operand(ops[i]) * _operand(ops[i + 1])
+    out._data = total
+
+
+def _dot_backward(out, g):
+    # as the unfused graph does: the last product first, each w before its x, the bias last
+    ops = out._b
+    for i in range(len(ops) - 2, 0, -2):
+        w, x = ops[i], ops[i + 1]
+        w_data, x_data = _operand(w), _operand(x)  # both read before either grad changes
+        if isinstance(w, Value):
+            w._grad += x_data * g
+        if isinstance(x, Value):
+            x._grad += w_data * g
+    if isinstance(ops[0], Value):
+        ops[0]._grad += g
+
+
+_define(DOT, _dot_forward, _dot_backward)
+
+
+# -- every row has its block ---------------------------------------------------------------
+
+for _op in range(1, len(OPS) + 1):
+    if _op not in _FORWARD or _op not in _BACKWARD:
+        raise ImportError(f"micrograd_fast.pure has no block for {OPS[_op - 1].name!r} "
+                          "of micrograd_fast/ops.py")
+
+
+# -- reading a built-in node -----------------------------------------------------------------
+
+def _op_text(v):
+    if v._opcode == POW and v._number:
+        return f'**{v._b}'  # micrograd's '**2': the number exponent is part of the op
+    return _OP_TEXT[v._opcode]
+
+
+def _local_backward(v):
+    """The node's op's local derivative: what the walk runs, and a built-in node's _backward()."""
+    _BACKWARD[v._opcode](v, v._grad)
+
+
+def _operand_nodes(v):
+    """A built-in node's operands, as micrograd's _prev holds them.
+
+    micrograd wraps a number operand of + and * (and of its Neuron's sum) in a leaf
+    Value, whose gradient the walk fills in. Shown here for the first time, the number
+    becomes that leaf: kept in the node from now on, so every later read gives the same
+    object, with the gradient it would have now (the op's local derivative at the
+    number, times the node's grad). A ``**`` exponent is part of the op, as in micrograd.
+    """
+    op = v._opcode
+    if op == LEAF:
+        return []
+    if op == DOT:
+        if any(not isinstance(x, Value) for x in v._b):
+            grads = [(x, x._grad) for x in v._b if isinstance(x, Value)]
+            v._b = tuple(x if isinstance(x, Value) else Value(x) for x in v._b)
+            _give_constants_their_grads(v, grads)
+        return list(v._b)
+    if v._number and op != POW:
+        grads = [(v._a, v._a._grad)]
+        v._b, v._number = Value(v._b), False
+        _give_constants_their_grads(v, grads)
+    if v._number or v._b is None:
+        return [v._a]
+    return [v._a, v._b]
+
+
+def _give_constants_their_grads(v, grads):
+    """Run the op's local derivative once, then put back the grads of the nodes that were Values already."""
+    try:
+        _local_backward(v)
+    finally:
+        for node, grad in reversed(grads):
+            node._grad = grad
+
+
+# -- the backward walk ---------------------------------------------------------------------
+
+def _given_children(v):
+    """The children a node was given by hand (its __dict__'s '_prev'), or None."""
+    given = v.__dict__.get('_prev')
+    if given is None:
+        return None
+    if type(given) is not tuple or not all(isinstance(c, Value) for c in given):
+        raise TypeError("a node's _prev must be set as an attribute (v._prev = {a, b}), "
+                        "not written into its __dict__")
+    return given
+
+
+def _children(v):
+    """The nodes the walk goes to from v, in operand order."""
+    if v._python:
+        given = _given_children(v)
+        if given is not None:
+            return given
+    op = v._opcode
+    if op == DOT:
+        return [x for x in v._b if isinstance(x, Value)]
+    if op == LEAF:
+        return ()
+    if v._number or v._b is None:
+        return (v._a,)
+    return (v._a, v._b)
 
 
 def _topological_order(root):
@@ -397,7 +757,7 @@ def _topological_order(root):
     children on (the last one first, so the first comes off first), then, wrapped
     in a 1-tuple, to be appended after all of its children. A node reached again
     between the two (still on the path from the root) closes a cycle, which only
-    a user-built node given a child after the fact can make.
+    children given by hand can make.
     """
     topo = []
     finished = {}  # node -> False while on the path from the root, True once in topo
@@ -410,22 +770,19 @@ def _topological_order(root):
         elif v not in finished:
             finished[v] = False
             stack.append((v,))
-            stack.extend(reversed(v._children))
+            stack.extend(reversed(_children(v)))
         elif not finished[v]:
             raise ValueError(f"the graph has a cycle: {v!r} ({v._op!r}) depends on itself, "
                              "so it has no order to backpropagate in")
     return topo
 
 
-# -- a graph to run again ---------------------------------------------------------
+# -- a graph to run again -------------------------------------------------------------------
 
 _CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
             "built: its forward computation is not known; build the graph again")
-
-
-def _has_python_backward(node):
-    """A user-built node, or any node whose _backward the user replaced."""
-    return bool(node._children) or node._local_backward is not _leaf_backward
+_NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes' links, which "
+               "copies of Values do not keep; build Graph(root) again over the copy")
 
 
 class Graph:
@@ -440,33 +797,41 @@ class Graph:
     """
 
     def __init__(self, root):
-        self.root = root
-        self._nodes = _topological_order(root)
-        for node in self._nodes:
-            if node._forward is None and _has_python_backward(node):
+        if not isinstance(root, Value):
+            raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
+        nodes = tuple(_topological_order(root))
+        for node in nodes:
+            if node._python:
                 raise ValueError(
                     f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
                     "its forward computation is not known; rebuild that graph each step instead")
+        self._nodes = nodes
+        self.root = root
 
     def __len__(self):
         return len(self._nodes)
 
+    def __reduce__(self):
+        raise TypeError(_NOT_COPIED)
+
+    def _check_unchanged(self):
+        for node in self._nodes:
+            if node._python:  # given a _backward (or made again) since the Graph was built
+                raise ValueError(_CHANGED.format(op=node._op))
+
     def forward(self):
         """Recompute every node from the leaves' current data; return the root's data."""
+        self._check_unchanged()
         for node in self._nodes:
-            forward = node._forward
-            if forward is not None:
-                forward()
-            elif _has_python_backward(node):  # given one since the Graph was built
-                raise ValueError(_CHANGED.format(op=node._op))
-            # else: a leaf (perhaps made one again by __init__): it keeps its data
-        return self.root.data
+            _FORWARD[node._opcode](node)
+        return self.root._data
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
+        self._check_unchanged()
         for node in self._nodes:
-            if node._forward is not None or _has_python_backward(node):  # not a leaf
-                node.grad = 0.0
-        self.root.grad = 1.0
+            if node._opcode != LEAF:
+                node._grad = 0.0
+        self.root._grad = 1.0
         for node in reversed(self._nodes):
-            node._backward()
+            _BACKWARD[node._opcode](node, node._grad)

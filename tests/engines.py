@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-ENGINES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.pure"}
+from micrograd_fast.engine import ENGINES
 
 
 def pytest_addoption(parser):

@@ -1,11 +1,12 @@
 """Programs that the tests run on each engine, and a subprocess runner."""
 
 import os
-import random
 import subprocess
 import sys
 import tempfile
 import textwrap
+
+from micrograd_fast import training
 
 
 def run_python(code, timeout=300, env=None, args=None):
@@ -50,56 +51,20 @@ def karpathy_more_ops(Value):
     return a, b, g
 
 
-def _moons(n_samples, seed):
-    from micrograd_fast.datasets import make_moons
-    X, y = make_moons(n_samples=n_samples, noise=0.1, random_state=seed)
-    return X, [yi * 2 - 1 for yi in y]
-
-
-def _loss(model, inputs, y):
-    """micrograd's demo.ipynb loss: max-margin on the scores, plus L2."""
-    scores = list(map(model, inputs))
-    data_loss = sum((1 + -yi * scorei).relu() for yi, scorei in zip(y, scores)) * (1.0 / len(y))
-    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-    return data_loss + reg_loss
-
-
-def _sgd(model, k, steps):
-    learning_rate = 1.0 - 0.9 * k / steps
-    for p in model.parameters():
-        p.data -= learning_rate * p.grad
-
-
 def train_moons(nn, Value, steps=5, n_samples=40, seed=1337, **model_options):
-    """micrograd's demo.ipynb training loop (SGD), the graph built again each step."""
-    random.seed(seed)
-    X, y = _moons(n_samples, seed)
-    model = nn.MLP(2, [16, 16, 1], value_type=Value, **model_options)
-    losses = []
-    for k in range(steps):
-        loss = _loss(model, [list(map(Value, xrow)) for xrow in X], y)
-        model.zero_grad()
-        loss.backward()
-        _sgd(model, k, steps)
-        losses.append(loss.data)
-    return losses, [(p.data, p.grad) for p in model.parameters()]
+    """micrograd's demo.ipynb training loop (micrograd_fast.training), the graph built
+    again each step; returns the losses and each parameter's (data, grad)."""
+    return _train(nn, Value, None, steps, n_samples, seed, model_options)
 
 
 def train_moons_replayed(nn, Value, Graph, steps=5, n_samples=40, seed=1337, **model_options):
     """The same training, the graph built once and replayed: inputs are set, not rebuilt."""
-    random.seed(seed)
-    X, y = _moons(n_samples, seed)
-    model = nn.MLP(2, [16, 16, 1], value_type=Value, **model_options)
-    inputs = [[Value(0.0), Value(0.0)] for _ in X]
-    loss = _loss(model, inputs, y)
-    graph = Graph(loss)
-    losses = []
-    for k in range(steps):
-        for row, xrow in zip(inputs, X):
-            row[0].data, row[1].data = xrow
-        graph.forward()
-        model.zero_grad()
-        graph.backward()
-        _sgd(model, k, steps)
-        losses.append(loss.data)
+    return _train(nn, Value, Graph, steps, n_samples, seed, model_options)
+
+
+def _train(nn, Value, Graph, steps, n_samples, seed, model_options):
+    X, y = training.moons(n_samples, seed)
+    model = training.new_mlp(nn.MLP, seed, value_type=Value, **model_options)
+    run = training.Training(model, X, y, steps, Value, Graph)
+    losses = [run.step(k)[0].data for k in range(steps)]
     return losses, [(p.data, p.grad) for p in model.parameters()]

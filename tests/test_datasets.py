@@ -95,3 +95,57 @@ def test_blobs_train_a_linear_neuron(engine):
         loss.backward()
         opt.step()
     assert all((s.data > 0) == (k == 1) for s, k in zip(scores, y))
+
+
+# --- scikit-learn's arguments, and its errors where it raises ------------------------------
+
+@pytest.mark.parametrize("make", [make_moons, make_circles])
+def test_two_class_sets_take_a_pair_of_counts(make):
+    X, y = make((6, 4), shuffle=False, random_state=0)
+    assert len(X) == 10 and y == [0] * 6 + [1] * 4
+    assert make((0, 3), random_state=0)[1] == [1, 1, 1]
+    assert make(1, shuffle=False)[1] == [1]  # the outer class gets n_samples // 2 = 0 points
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles])
+@pytest.mark.parametrize("n_samples", [-3, (1, 2, 3), (5,), [6, 4], (2.5, 3), (-1, 2)])
+def test_two_class_sets_refuse_what_scikit_learn_refuses(make, n_samples):
+    with pytest.raises(ValueError, match="n_samples"):
+        make(n_samples)
+
+
+def test_zero_samples_as_scikit_learn():
+    with pytest.raises(ValueError, match="n_samples must be at least 1"):
+        make_moons(0)
+    assert make_circles(0) == ([], [])
+
+
+@pytest.mark.parametrize("make", [make_moons, make_circles])
+def test_negative_noise_is_refused(make):
+    with pytest.raises(ValueError, match="noise"):
+        make(10, noise=-0.1)
+
+
+def test_blobs_counts_per_center():
+    X, y = make_blobs([5, 3, 0], random_state=0, shuffle=False)
+    assert y == [0] * 5 + [1] * 3 and len(X) == 8
+    X, y = make_blobs((2, 2), centers=[[0.0, 0.0, 0.0], [9.0, 9.0, 9.0]], cluster_std=0.0)
+    assert sorted(map(tuple, X)) == [(0.0,) * 3] * 2 + [(9.0,) * 3] * 2
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_samples": [5, 5], "centers": 3}, "centers must be None or a list"),
+    ({"n_samples": [5, 5], "centers": 2}, "centers must be None or a list"),
+    ({"n_samples": [5, 5], "centers": [[0.0, 0.0]]}, "2 sample counts for 1 centers"),
+    ({"centers": 0}, "centers must be at least 1"),
+    ({"n_samples": 0}, "n_samples must be at least 1"),
+    ({"n_samples": [3, -1]}, "n_samples must be an int or a list of counts"),
+    ({"n_features": 0}, "n_features"),
+    ({"centers": []}, "non-empty"),
+    ({"centers": [[0.0, 0.0], [1.0]]}, "one length"),
+    ({"centers": 2, "cluster_std": [1.0, 1.0, 1.0]}, "3 cluster_std values for 2 centers"),
+    ({"cluster_std": -1.0}, "cluster_std must be >= 0"),
+])
+def test_blobs_refuse_what_scikit_learn_refuses(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_blobs(**kwargs)

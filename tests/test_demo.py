@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from helpers import run_python, train_moons
-from micrograd_fast import demo, nn
+from micrograd_fast import demo, nn, training
 
 
 def test_main_runs_and_prints_a_summary(engine, capsys):
@@ -19,16 +19,15 @@ def test_main_runs_and_prints_a_summary(engine, capsys):
 def test_training_is_micrograds_demo_loop(engine):
     """The demo's SGD + LambdaLR gives the losses of the notebook's hand-written loop."""
     expected, _ = train_moons(nn, engine.Value, steps=3, n_samples=12, seed=5)
-    demo.random.seed(5)
-    X, labels = demo.make_moons(n_samples=12, noise=0.1, random_state=5)
-    model = nn.MLP(2, [16, 16, 1], value_type=engine.Value)
-    history = demo.train(model, engine.Value, X, [2 * k - 1 for k in labels], 3,
-                         demo.PlainProgress(3))
+    X, y = training.moons(12, seed=5)
+    model = training.new_mlp(seed=5, value_type=engine.Value)
+    history = demo.train(model, engine.Value, X, y, 3, demo.PlainProgress(3))
     assert [loss for loss, _ in history] == expected
     assert all(0.0 <= accuracy <= 1.0 for _, accuracy in history)
 
 
 def test_plain_progress_without_tqdm(monkeypatch, capsys):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     monkeypatch.setitem(sys.modules, "tqdm", None)
     assert isinstance(demo.progress_bar(5), demo.PlainProgress)
     demo.main(["--steps", "2", "--samples", "4"])
@@ -43,11 +42,32 @@ def test_plot_writes_a_png(tmp_path, capsys):
     assert f"plot:          {out}" in capsys.readouterr().out
 
 
-def test_plot_without_matplotlib_says_what_to_install(tmp_path, monkeypatch):
+def test_plot_without_matplotlib_fails_before_training(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
-    with pytest.raises(SystemExit, match=r"micrograd_fast\[plot\]"):
+    with pytest.raises(SystemExit) as exit:
         demo.main(["--steps", "1", "--samples", "4", "--plot", str(tmp_path / "x.png")])
+    assert exit.value.code == 2  # argparse's usage error
+    out, err = capsys.readouterr()
+    assert out == ""  # no training started
+    assert err.splitlines()[-1].endswith("--plot needs matplotlib: pip install matplotlib")
+
+
+def test_plot_into_a_missing_folder_fails_before_training(tmp_path, capsys):
+    target = tmp_path / "no" / "such" / "x.png"
+    with pytest.raises(SystemExit) as exit:
+        demo.main(["--steps", "1", "--samples", "4", "--plot", str(target)])
+    assert exit.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert f"there is no folder {target.parent}" in err.splitlines()[-1]
+
+
+def test_no_bar_into_a_pipe():
+    result = run_python(None, args=["-m", "micrograd_fast.demo", "--steps", "3", "--samples", "4"])
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stdout + result.stderr
+    assert "step 3/3: loss" in result.stdout
 
 
 def test_bad_arguments_exit_with_usage():
@@ -69,13 +89,10 @@ def test_python_dash_m():
 
 def test_replay_gives_the_same_training(engine):
     """--replay: the graph built once and replayed gives the rebuilt loop's numbers, bit for bit."""
-    demo.random.seed(5)
-    X, labels = demo.make_moons(n_samples=12, noise=0.1, random_state=5)
-    y = [2 * k - 1 for k in labels]
+    X, y = training.moons(12, seed=5)
     runs = []
     for Graph in (None, engine.Graph):
-        demo.random.seed(5)
-        model = nn.MLP(2, [16, 16, 1], value_type=engine.Value)
+        model = training.new_mlp(seed=5, value_type=engine.Value)
         runs.append(demo.train(model, engine.Value, X, y, 4, demo.PlainProgress(4), Graph=Graph))
     assert runs[0] == runs[1]
 

@@ -7,6 +7,7 @@ import pytest
 from helpers import run_python
 
 SCRIPT = pathlib.Path(__file__).parent / "data" / "micrograd_script.py"
+SPAWN_SCRIPT = pathlib.Path(__file__).parent / "data" / "spawn_script.py"
 
 
 @pytest.fixture(params=[pytest.param("compiled", marks=pytest.mark.c_extension), "pure"])
@@ -25,6 +26,51 @@ def test_run_executes_an_unmodified_micrograd_script(engine_env):
     module = "micrograd_fast._engine" if name == "compiled" else "micrograd_fast.pure"
     assert lines[4:] == [f"Value from {module}", "nn from micrograd_fast.nn",
                          "main True argv ['--flag', 'x']"]
+
+
+def test_spawned_children_get_micrograd_fast_too(engine_env):
+    pytest.importorskip("micrograd")  # without it, a child importing micrograd would fail anyway
+    env, name = engine_env
+    result = run_python(None, env=env, args=["-m", "micrograd_fast", "run", str(SPAWN_SCRIPT)])
+    assert result.returncode == 0, result.stderr
+    module = "micrograd_fast._engine" if name == "compiled" else "micrograd_fast.pure"
+    assert result.stdout.splitlines() == [f"children [('{module}', True)]", f"parent {module}"]
+    # the same script run by plain python is micrograd's, in the children as in the parent
+    plain = run_python(None, args=[str(SPAWN_SCRIPT)])
+    assert plain.stdout.splitlines() == ["children [('micrograd.engine', True)]", "parent micrograd.engine"]
+
+
+def test_run_a_missing_script_says_so_in_one_line(tmp_path):
+    result = run_python(None, args=["-m", "micrograd_fast", "run", str(tmp_path / "missing.py")])
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "missing.py" in result.stderr
+    assert "can't open file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_find_spec_after_install():
+    result = run_python("""
+        import importlib.util, micrograd_fast
+        micrograd_fast.install()
+        specs = [importlib.util.find_spec(name) for name in ("micrograd", "micrograd.engine", "micrograd.nn")]
+        print([spec.name for spec in specs], specs[0].submodule_search_locations)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "['micrograd', 'micrograd_fast.engine', 'micrograd_fast.nn'] []\n"
+
+
+def test_the_alias_folder_gives_micrograd_fast_to_a_fresh_interpreter():
+    from micrograd_fast.dropin import ALIAS_PATH
+    result = run_python("""
+        import warnings
+        warnings.simplefilter("error")
+        import micrograd
+        from micrograd.nn import MLP
+        import micrograd_fast
+        print(micrograd.__micrograd_fast__, MLP is micrograd_fast.nn.MLP)
+    """, env={"PYTHONPATH": ALIAS_PATH})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "True True\n"
 
 
 def test_install_wins_over_an_installed_micrograd():

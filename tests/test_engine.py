@@ -1,4 +1,4 @@
-"""The engine contract (ARCHITECTURE.md), on both engines."""
+"""The engine contract (docs/ARCHITECTURE.md, "The engines' contract"), on both engines."""
 
 import copy
 import math
@@ -312,3 +312,138 @@ def test_nan_and_inf_propagate_like_floats(engine):
     assert V(inf).log().data == inf and math.isnan(V(nan).log().data)
     assert V(1000.0).tanh().data == 1.0 and V(-1000.0).sigmoid().data == 0.0
     assert (V(1e308) * 10).data == inf  # float multiplication overflows quietly
+
+
+# -- every row of the op table, with no edit when a row is added ------------------------
+
+from micrograd_fast.ops import OPS as TABLE  # noqa: E402
+
+# inputs where each domain's ops are smooth: (first operand, second operand)
+DOMAIN_POINTS = {"real": [(0.7, -1.3), (-0.4, 0.9)], "positive": [(0.7, 1.3), (1.9, -0.6)],
+                 "nonzero": [(0.7, 1.3), (-0.4, 0.9)]}
+
+
+def _apply(op, operands, make_dot):
+    """The table's op on ``operands`` (Values or tensors): a method for arity 1 and 2."""
+    if op.arity == 1:
+        return getattr(operands[0], op.name)()
+    if op.arity == 2:
+        return getattr(operands[0], op.name)(operands[1])
+    return make_dot(operands)
+
+
+def _value_dot(V):
+    return lambda xs: V.dot([xs[0], xs[1]], [xs[1], 2.5], xs[0])  # bias + w*x + w*2.5
+
+
+def _tensor_dot(xs):
+    return xs[0] + xs[0] * xs[1] + xs[1] * 2.5
+
+
+CASES = [(op, point) for op in TABLE for point in DOMAIN_POINTS[op.domain]]
+
+
+@pytest.mark.parametrize("op, point", CASES, ids=[f"{op.name}{p}" for op, p in CASES])
+def test_each_table_row_against_finite_differences(engine, op, point):
+    V = engine.Value
+    leaves = [V(x) for x in point]
+    _apply(op, leaves, _value_dot(V)).backward()
+    h = 1e-6
+    for i, leaf in enumerate(leaves):
+        up, down = list(point), list(point)
+        up[i] += h
+        down[i] -= h
+        numeric = (_apply(op, [V(x) for x in up], _value_dot(V)).data -
+                   _apply(op, [V(x) for x in down], _value_dot(V)).data) / (2 * h)
+        assert math.isclose(leaf.grad, numeric, rel_tol=1e-6, abs_tol=1e-8), (op.name, i)
+
+
+@pytest.mark.parametrize("op, point", CASES, ids=[f"{op.name}{p}" for op, p in CASES])
+def test_each_table_row_against_pytorch(engine, op, point):
+    torch = pytest.importorskip("torch")
+    leaves = [engine.Value(x) for x in point]
+    out = _apply(op, leaves, _value_dot(engine.Value))
+    out.backward()
+    tensors = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in point]
+    expected = _apply(op, tensors, _tensor_dot)
+    expected.backward()
+    assert math.isclose(out.data, expected.item(), rel_tol=1e-12)
+    for leaf, t in zip(leaves, tensors):
+        grad = 0.0 if t.grad is None else t.grad.item()
+        assert math.isclose(leaf.grad, grad, rel_tol=1e-12, abs_tol=1e-300), op.name
+
+
+# -- the lecture's pictures: number operands as micrograd shows them ---------------------
+
+def test_prev_gives_the_same_objects_and_micrograd_s_constant_gradients(engine):
+    V = engine.Value
+    x = V(3.0)
+    y = (x * 2 + 1).relu()
+    y.backward()
+    (inner,) = y._prev
+    assert inner._prev == inner._prev  # the same leaf object on every read
+    (one,) = inner._prev - {n for n in inner._prev if n._op == '*'}
+    (times,) = inner._prev - {one}
+    (two,) = times._prev - {x}
+    # micrograd wraps 2 and 1 in Values and backpropagates into them: d y/d 1 = 1, d y/d 2 = x
+    assert (one.data, one.grad) == (1.0, 1.0) and (two.data, two.grad) == (2.0, 3.0)
+    two.label = 'two'
+    assert {n.label for n in times._prev} == {'', 'two'}  # the label stays
+    x.grad = 0.0
+    y.backward()  # the shown constants are children now, and accumulate as micrograd's do:
+    # the inner nodes' grads add up too (times.grad is 3 now), so two.grad is 3 + 3 * 3
+    assert (two.grad, x.grad) == (12.0, 6.0)
+
+
+def test_dot_constants_shown_with_their_gradients(engine):
+    V = engine.Value
+    w, b = V(-3.0), V(0.5)
+    n = V.dot([w, 4.0], [2.0, V(1.5)], b)
+    n.backward()
+    shown = {v.data: v.grad for v in n._prev}
+    assert shown == {-3.0: 2.0, 4.0: 1.5, 2.0: -3.0, 1.5: 4.0, 0.5: 1.0}
+    assert n._prev == n._prev
+
+
+def test_value_of_a_value_is_a_leaf_with_its_data(engine):
+    V = engine.Value
+    inner = V(2.0) * 3
+    v = V(inner)
+    assert v.data == 6.0 and v._prev == set() and v._op == ''
+
+
+def test_hand_built_children_may_be_numbers(engine):
+    V = engine.Value
+    a = V(1.5)
+    out = V(4.0, (a, 2.0), 'f')
+    assert {c.data for c in out._prev} == {1.5, 2.0}
+
+
+def test_negative_base_with_an_integer_value_exponent(engine):
+    V = engine.Value
+    a, b = V(-2.0), V(3.0)
+    y = a ** b
+    assert y.data == -8.0
+    y.backward()
+    assert a.grad == 12.0
+    assert math.isnan(b.grad)  # d/db (-2)**b is not real: NaN, as in PyTorch
+
+
+def test_a_value_of_another_engine_is_named(engine_pair):
+    compiled, pure = engine_pair
+    for ours, theirs in ((compiled, pure), (pure, compiled)):
+        for mix in (lambda: ours.Value(1.0) * theirs.Value(2.0),
+                    lambda: ours.Value(1.0) + theirs.Value(2.0),
+                    lambda: ours.Value.dot([theirs.Value(1.0)], [1.0]),
+                    lambda: ours.Value(theirs.Value(1.0))):
+            with pytest.raises(TypeError, match=f"a {theirs.__name__}.Value cannot be mixed with a "
+                                                f"{ours.__name__}.Value: they belong to two"):
+                mix()
+
+
+def test_a_micrograd_value_is_named(engine):
+    micrograd = pytest.importorskip("micrograd.engine")
+    with pytest.raises(TypeError, match="a micrograd.engine.Value cannot be mixed"):
+        engine.Value(1.0) * micrograd.Value(2.0)
+    with pytest.raises(TypeError, match="call micrograd_fast.install()"):
+        engine.Value(micrograd.Value(2.0))

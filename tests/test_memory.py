@@ -73,8 +73,7 @@ def test_a_thousand_training_steps_leave_memory_flat(engine, figures):
     # over the second half would be 500 objects, 12 kB and more.
     assert traced_end - traced_half < 2 * 1024, "memory still grows in the second half"
     assert traced_end - traced_start < 16 * 1024
-    # The allocator's pools settle in the first half (the pure engine's cyclic garbage
-    # waits for the collector, so its high-water mark varies with the load of the machine)
+    # The allocator's pools settle in the first half
     assert rss_end - rss_half < 1024, f"resident size grew by {rss_end - rss_half:.0f} kB"
     assert rss_end - rss_start < 4 * 1024, f"resident size grew by {rss_end - rss_start:.0f} kB"
     assert report["last_loss"] < 1.0  # it trained
@@ -90,10 +89,9 @@ def _graph(V):
     return z
 
 
-def test_compiled_graph_freed_by_reference_counting(engine_pair):
-    """No collector needed: built-in nodes hold no cycle, so the last `del` frees them."""
-    compiled, _ = engine_pair
-    root = _graph(compiled.Value)
+def test_a_graph_is_freed_by_reference_counting(engine):
+    """No collector needed: a graph holds no cycle, so the last `del` frees it."""
+    root = _graph(engine.Value)
     refs = [weakref.ref(root), weakref.ref(next(iter(root._prev)))]
     gc.disable()
     try:
@@ -103,49 +101,20 @@ def test_compiled_graph_freed_by_reference_counting(engine_pair):
         gc.enable()
 
 
-def test_pure_graph_freed_by_the_collector(engine_pair):
-    """The reference engine keeps micrograd's closures, each in a cycle with its node."""
-    _, pure = engine_pair
-    root = _graph(pure.Value)
-    ref = weakref.ref(root)
-    del root
-    gc.collect()
-    assert ref() is None
+# -- what the collector sees -------------------------------------------------------
+# Every node is tracked by the collector, as any Python object that refers to others:
+# a cycle through a node is collected whatever it runs through and whenever it was made.
 
-
-# -- what the collector tracks (compiled engine) ------------------------------
-# CPython's rule for a tuple of atoms: a node that holds only numbers and
-# untracked nodes cannot be in a cycle, so the collector need not see it.
-
-def test_built_in_nodes_are_untracked(engine_pair):
-    compiled, _ = engine_pair
-    V = compiled.Value
+def test_every_node_is_tracked(engine):
+    V = engine.Value
     a, b = V(1.0, label='a'), V(2.0)
-    a.m = 0.0  # numbers and strings as attributes cannot make a cycle
     nodes = [a, b, a + b, a * 3, a ** b, 2 ** a, -a, a / b, a.tanh(), a.relu(), a.exp(),
-             b.log(), a.sigmoid(), V.dot([a, b], [b, 1.5], 0.5)]
-    assert [gc.is_tracked(v) for v in nodes] == [False] * len(nodes)
+             b.log(), a.sigmoid(), V.dot([a, b], [b, 1.5], 0.5), V(2.0, (a,), 'mine')]
+    assert all(gc.is_tracked(v) for v in nodes)
 
 
-def test_nodes_that_can_be_in_a_cycle_are_tracked(engine_pair):
-    compiled, _ = engine_pair
-    V = compiled.Value
-    a = V(1.0)
-    custom = V(2.0, (a,), 'mine')
-    custom._backward = lambda: None  # a callback may refer to anything
-    holder = V(3.0)
-    holder.history = []  # a container attribute may come to hold the node itself
-
-    class Sub(V):
-        pass
-
-    for v in (custom, holder, Sub(1.0), custom * 2, V.dot([holder], [1.0])):
-        assert gc.is_tracked(v), v._op
-    holder.history = None
-    assert not gc.is_tracked(holder)  # nothing left that could lead back
-
-
-@pytest.mark.parametrize("make_cycle", ["callback", "attribute", "subclass"])
+@pytest.mark.parametrize("make_cycle", ["callback", "attribute", "subclass", "label", "op",
+                                        "attached_later"])
 def test_cycles_through_nodes_are_collected(engine, make_cycle):
     V = engine.Value
     a = V(1.0)
@@ -158,11 +127,21 @@ def test_cycles_through_nodes_are_collected(engine, make_cycle):
     elif make_cycle == "attribute":
         node = a * 2
         node.itself = [node]
-    else:
+    elif make_cycle == "subclass":
         class Sub(V):
             pass
         node = Sub(2.0) * Sub(3.0)
         node.me = node
+    elif make_cycle == "label":
+        node = a * 2
+        node.label = {}  # empty when set, holding the node later
+        node.label['me'] = node
+    elif make_cycle == "op":
+        node = a * 2
+        node._op = [node]
+    else:  # a container put on a node after other nodes were built on it
+        node = a * 2
+        node.history = [(node * 3).relu()]  # built on node before the list was attached
     root = node + 1
     root.backward()
     refs = [weakref.ref(node), weakref.ref(root)]
@@ -183,5 +162,5 @@ def test_reused_node_memory_starts_clean(engine_pair):
     new = [V(1.0) + 1.0 for _ in range(1000)]
     assert all(r() is None for r in refs)
     assert all(n.grad == 0.0 and n.label == '' and n.data == 2.0 and n._op == '+' for n in new)
-    assert not any(gc.is_tracked(n) for n in new)
+    assert all(gc.is_tracked(n) and vars(n) == {} for n in new)
     assert all(weakref.ref(n)() is n for n in new)

@@ -1,12 +1,14 @@
 """micrograd's nn on both engines: same weights, same reprs, same training numbers."""
 
+import math
 import random
 import struct
+import warnings
 
 import pytest
 
 from micrograd_fast import nn
-from helpers import train_moons
+from helpers import run_python, train_moons
 
 
 def test_reprs(engine):
@@ -68,3 +70,300 @@ def test_training_agrees_with_micrograd(engine):
     ours, _ = train_moons(nn, engine.Value, steps=3)
     theirs, _ = train_moons(Shim, micrograd_engine.Value, steps=3)
     assert ours == pytest.approx(theirs, rel=1e-12)
+
+
+# --- activations: the lecture's tanh network -------------------------------------------------
+
+LECTURE_XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
+LECTURE_YS = [1.0, -1.0, -1.0, 1.0]
+
+
+def lecture_mlp(Value):
+    """The lecture's hand-written MLP, with micrograd's nn conventions (bias 0, last layer linear)."""
+
+    class Neuron:
+        def __init__(self, nin, nonlin):
+            self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+            self.b = Value(0)
+            self.nonlin = nonlin
+
+        def __call__(self, x):
+            act = sum((wi*xi for wi, xi in zip(self.w, x)), self.b)
+            return act.tanh() if self.nonlin else act
+
+        def parameters(self):
+            return self.w + [self.b]
+
+    class Layer:
+        def __init__(self, nin, nout, nonlin):
+            self.neurons = [Neuron(nin, nonlin) for _ in range(nout)]
+
+        def __call__(self, x):
+            outs = [n(x) for n in self.neurons]
+            return outs[0] if len(outs) == 1 else outs
+
+        def parameters(self):
+            return [p for n in self.neurons for p in n.parameters()]
+
+    class MLP:
+        def __init__(self, nin, nouts):
+            sz = [nin] + nouts
+            self.layers = [Layer(sz[i], sz[i+1], i != len(nouts)-1) for i in range(len(nouts))]
+
+        def __call__(self, x):
+            for layer in self.layers:
+                x = layer(x)
+            return x
+
+        def parameters(self):
+            return [p for layer in self.layers for p in layer.parameters()]
+
+    return MLP(3, [4, 4, 1])
+
+
+def train_lecture(model, steps):
+    """The lecture's loop: squared error on the 4 examples, a step of 0.05."""
+    losses = []
+    for _ in range(steps):
+        ypred = [model(x) for x in LECTURE_XS]
+        loss = sum((yout - ygt)**2 for ygt, yout in zip(LECTURE_YS, ypred))
+        for p in model.parameters():
+            p.grad = 0.0
+        loss.backward()
+        for p in model.parameters():
+            p.data += -0.05 * p.grad
+        losses.append(loss.data)
+    return losses
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_tanh_mlp_trains_as_the_lecture_does(engine, fused):
+    random.seed(1337)
+    theirs = train_lecture(lecture_mlp(engine.Value), steps=30)
+    random.seed(1337)
+    model = nn.MLP(3, [4, 4, 1], activation='tanh', value_type=engine.Value, fused=fused)
+    ours = train_lecture(model, steps=30)
+    assert list(map(_bits, ours)) == list(map(_bits, theirs))
+    assert ours[0] > 1.0 and ours[-1] < 1e-3
+    assert repr(model) == ("MLP of [Layer of [TanhNeuron(3), TanhNeuron(3), TanhNeuron(3), "
+                           "TanhNeuron(3)], Layer of [TanhNeuron(4), TanhNeuron(4), TanhNeuron(4), "
+                           "TanhNeuron(4)], Layer of [LinearNeuron(4)]]")
+
+
+def test_relu_stalls_where_tanh_learns(engine):
+    """Why the lecture uses tanh: from the same start, ReLU neurons die on its 4 examples."""
+    random.seed(1337)
+    relu = train_lecture(nn.MLP(3, [4, 4, 1], value_type=engine.Value), steps=30)
+    assert relu[-1] > 1.0
+
+
+def test_sigmoid_neuron(engine):
+    random.seed(3)
+    neuron = nn.Neuron(2, activation='sigmoid', value_type=engine.Value)
+    assert repr(neuron) == "SigmoidNeuron(2)"
+    out = neuron([1.5, -0.5])
+    act = neuron.w[0].data * 1.5 + neuron.w[1].data * -0.5 + neuron.b.data
+    assert out.data == pytest.approx(1 / (1 + math.exp(-act)), rel=1e-15)
+    assert out._op == "sigmoid"
+    assert repr(nn.Layer(2, 1, nonlin=False, activation='sigmoid', value_type=engine.Value)) == \
+        "Layer of [LinearNeuron(2)]"
+
+
+def test_unknown_activation():
+    with pytest.raises(ValueError, match="'relu', 'tanh', 'sigmoid'"):
+        nn.MLP(2, [1], activation='gelu')
+
+
+# --- what micrograd's zip does with the wrong number of inputs --------------------------------
+
+@pytest.mark.parametrize("fused", [True, False])
+@pytest.mark.parametrize("n_inputs", [2, 5])
+def test_wrong_number_of_inputs_computes_micrograds_zip_and_warns_once(engine, fused, n_inputs):
+    random.seed(5)
+    neuron = nn.Neuron(3, nonlin=False, value_type=engine.Value, fused=fused)
+    x = [engine.Value(float(i + 1)) for i in range(n_inputs)]
+    with pytest.warns(UserWarning, match=rf"^LinearNeuron\(3\) got {n_inputs} inputs: it has 3 weights"):
+        out = neuron(x)
+    expected = sum((w * xi for w, xi in zip(neuron.w, x)), neuron.b)
+    assert _bits(out.data) == _bits(expected.data)
+    out.backward()
+    used = min(3, n_inputs)
+    assert [w.grad for w in neuron.w] == [float(i + 1) for i in range(used)] + [0.0] * (3 - used)
+    assert [xi.grad for xi in x] == [w.data for w in neuron.w[:used]] + [0.0] * (n_inputs - used)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per Neuron: the second call is silent
+        neuron(x)
+        layer = nn.Layer(3, 2, value_type=engine.Value, fused=fused)
+        with pytest.warns(UserWarning, match=r"ReLUNeuron\(3\) got") as caught:
+            layer(x)
+        assert len(caught) == 2  # each neuron of the layer warns for itself
+
+
+def test_the_learners_mistake_is_named_in_its_terms(engine):
+    model = nn.MLP(2, [3, 1], value_type=engine.Value)
+    with pytest.warns(UserWarning, match=r"ReLUNeuron\(2\) got 3 inputs: .* the last 1 are ignored"):
+        model([1, 2, 3])
+
+
+def test_dot_still_refuses_a_length_mismatch(engine):
+    with pytest.raises(ValueError, match="as many weights as inputs"):
+        engine.Value.dot([engine.Value(1.0)], [1.0, 2.0])
+
+
+# --- operands the fused node cannot take as micrograd would ------------------------------------
+
+def traced_value(Value):
+    """A user's Value with its own + and * (micrograd style), each result of its own type."""
+
+    class Traced(Value):
+        def __add__(self, other):
+            other = other if isinstance(other, Value) else Traced(other)
+            out = Traced(self.data + other.data, (self, other), '+')
+
+            def _backward():
+                self.grad += out.grad
+                other.grad += out.grad
+            out._backward = _backward
+            return out
+
+        def __mul__(self, other):
+            other = other if isinstance(other, Value) else Traced(other)
+            out = Traced(self.data * other.data, (self, other), '*')
+
+            def _backward():
+                self.grad += other.data * out.grad
+                other.grad += self.data * out.grad
+            out._backward = _backward
+            return out
+
+        __radd__ = __add__
+        __rmul__ = __mul__
+
+    return Traced
+
+
+def test_a_subclass_with_its_own_operators_comes_out_of_a_linear_layer(engine):
+    Traced = traced_value(engine.Value)
+    random.seed(2)
+    layer = nn.Layer(3, 1, nonlin=False, value_type=engine.Value)
+    x = [Traced(1.0), Traced(-2.0), Traced(0.5)]
+    out = layer(x)
+    assert type(out) is Traced and out._op == '+'
+    random.seed(2)
+    plain = nn.Layer(3, 1, nonlin=False, value_type=engine.Value)([1.0, -2.0, 0.5])
+    assert _bits(out.data) == _bits(plain.data)
+    out.backward()
+    assert [xi.grad for xi in x] == [w.data for w in layer.neurons[0].w]
+    # weights of such a type make the neuron build micrograd's graph too
+    random.seed(2)
+    neuron = nn.Neuron(3, nonlin=False, value_type=Traced)
+    assert type(neuron([1.0, -2.0, 0.5])) is Traced
+    # a subclass without operators of its own is computed by the fused node, as before
+    Plain = type("Plain", (engine.Value,), {})
+    assert nn.Neuron(3, value_type=engine.Value)([Plain(1.0)] * 3)._op == "ReLU"
+    assert nn.Neuron(3, nonlin=False, value_type=engine.Value)([Plain(1.0)] * 3)._op == "dot"
+
+
+def test_micrograds_value_is_named_with_the_fix(engine):
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    model = nn.MLP(2, [3, 1], value_type=engine.Value)
+    for fused in (True, False):
+        for neuron in model.layers[0].neurons:
+            neuron.fused = fused
+        with pytest.raises(TypeError, match=r"Value of micrograd \(Karpathy's package\).*"
+                                            r"micrograd_fast.engine.Value.*install\(\)"):
+            model([micrograd_engine.Value(1.0), micrograd_engine.Value(2.0)])
+
+
+def test_micrograds_own_values_as_weights_build_micrograds_graph():
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    random.seed(4)
+    model = nn.MLP(2, [3, 1], value_type=micrograd_engine.Value)
+    out = model([micrograd_engine.Value(1.0), 2.0])
+    assert type(out) is micrograd_engine.Value and out._op == '+'
+
+
+# --- micrograd's graph on request, and micrograd's names --------------------------------------
+
+def karpathy_trace(root):
+    """trace_graph.ipynb's trace: every node and edge reachable through _prev."""
+    nodes, edges = set(), set()
+
+    def build(v):
+        if v not in nodes:
+            nodes.add(v)
+            for child in v._prev:
+                edges.add((child, v))
+                build(child)
+    build(root)
+    return nodes, edges
+
+
+def _picture(root):
+    nodes, edges = karpathy_trace(root)
+    return (sorted((v._op, round(float(v.data), 9), round(float(v.grad), 9)) for v in nodes),
+            len(edges))
+
+
+def test_unfused_setting_draws_micrograds_graph(engine, monkeypatch):
+    """With FUSED off (MICROGRAD_FAST_FUSED=0, install(fused=False)) a model made with no
+    option builds micrograd's nodes: trace_graph's code finds the same nodes, values, grads."""
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    monkeypatch.setattr(nn, "FUSED", False)
+    random.seed(11)
+    ours = nn.MLP(2, [3, 1], value_type=engine.Value)
+    random.seed(11)
+    theirs = micrograd_nn.MLP(2, [3, 1])
+    # the inputs are Values: a number input is a constant, whose grad the engines keep apart
+    a = ours([engine.Value(1.5), engine.Value(-2.0)])
+    b = theirs([micrograd_engine.Value(1.5), micrograd_engine.Value(-2.0)])
+    a.backward()
+    b.backward()
+    assert _picture(a) == _picture(b)
+    monkeypatch.setattr(nn, "FUSED", True)
+    assert nn.MLP(2, [3, 1], value_type=engine.Value)([1.5, -2.0])._op == "dot"
+
+
+def test_fused_environment_variable():
+    code = """
+        from micrograd_fast import nn
+        print(nn.FUSED, nn.MLP(2, [3, 1])([1.0, 2.0])._op)
+    """
+    assert run_python(code, env={"MICROGRAD_FAST_FUSED": "0"}).stdout == "False +\n"
+    assert run_python(code, env={"MICROGRAD_FAST_FUSED": "1"}).stdout == "True dot\n"
+
+
+def test_install_fused_false_changes_no_code():
+    result = run_python("""
+        import micrograd_fast
+        micrograd_fast.install(fused=False)
+        from micrograd.nn import MLP
+        print(MLP(2, [3, 1])([1.0, 2.0])._op)
+        micrograd_fast.install(fused=True)
+        print(MLP(2, [3, 1])([1.0, 2.0])._op)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "+\ndot\n"
+
+
+def test_star_import_gives_micrograds_names():
+    pytest.importorskip("micrograd.nn")
+    theirs = {}
+    exec("from micrograd.nn import *", theirs)
+    result = run_python("""
+        import micrograd_fast
+        micrograd_fast.install()
+        names = {}
+        exec("from micrograd.nn import *", names)
+        assert names["Value"] is micrograd_fast.engine.Value and names["MLP"] is micrograd_fast.nn.MLP
+        print(" ".join(sorted(set(names) - {"__builtins__"})))
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == sorted(set(theirs) - {"__builtins__"})
+
+
+def test_methods_attached_to_module_reach_every_module(engine, monkeypatch):
+    model = nn.MLP(2, [3, 1], value_type=engine.Value)
+    monkeypatch.setattr(nn.Module, "count", lambda self: len(self.parameters()), raising=False)
+    assert (model.count(), model.layers[0].count(), model.layers[0].neurons[0].count()) == (13, 9, 3)

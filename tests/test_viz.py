@@ -56,6 +56,19 @@ def test_draw_dot_source(engine):
     assert "rankdir=TB" in draw_dot(lecture_neuron(engine.Value), rankdir="TB").source
 
 
+def test_a_fused_neuron_shows_which_weight_multiplies_which_input(engine):
+    pytest.importorskip("graphviz")
+    V = engine.Value
+    w0, w1, b = V(-3.0, label='w0'), V(1.0, label='w1'), V(6.5, label='b')
+    x0, x1 = V(2.0, label='x0'), V(0.0, label='x1')
+    n = V.dot([w0, w1], [x0, x1], b)
+    nodes, edges = trace(n)
+    roles = {(child.label, role) for child, parent, role in edges if parent is n}
+    assert roles == {('b', 'b'), ('w0', 'w0'), ('x0', 'x0'), ('w1', 'w1'), ('x1', 'x1')}
+    src = draw_dot(n).source
+    assert "-> v0_op [label=w0]" in src and "-> v0_op [label=x1]" in src  # the edges name them
+
+
 def test_draw_dot_escapes_record_characters(engine):
     pytest.importorskip("graphviz")
     v = engine.Value(1.0, label='a|b {c}')
@@ -78,6 +91,19 @@ def test_bad_rankdir(engine):
 
 def test_missing_graphviz_says_what_to_install(engine, monkeypatch):
     monkeypatch.setitem(sys.modules, "graphviz", None)  # makes `import graphviz` fail
-    with pytest.raises(ImportError, match=r'pip install "micrograd_fast\[viz\]"') as info:
+    with pytest.raises(ImportError, match=r'pip install graphviz .*pip install "\.\[viz\]"') as info:
         draw_dot(engine.Value(1.0))
     assert "dot program" in str(info.value)
+
+
+def test_draw_dot_draws_micrograds_own_values():
+    pytest.importorskip("graphviz")
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+    x = micrograd_engine.Value(3.0)
+    y = (x * 2 + 1).relu()
+    y.backward()
+    src = draw_dot(y).source
+    assert src.count("shape=record") == 6 and src.count("shape=circle") == 3  # x, 2, 1 and 3 results
+    assert "{  | data 3.0000 | grad 2.0000 }" in src  # micrograd's Values have no label
+    assert "{  | data 2.0000 | grad 3.0000 }" in src  # its constant 2, with its gradient
+    assert "label=ReLU" in src

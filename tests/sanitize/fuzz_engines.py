@@ -8,7 +8,11 @@ own ``_backward()``, user-built nodes with a Python ``_backward`` (Karpathy's
 extension pattern, including one that raises and one that runs a nested
 backward), labels and other attributes, reference cycles through them, copy,
 deepcopy and pickle, ``__init__`` called again on a built node, dropped references
-and garbage collection). The program
+and garbage collection), and the moves of the engine's boundary (MOVES_BY_NAME below:
+gradient hooks that read, wrap or swap ``_backward``, callbacks that reassign
+``_backward`` mid-walk, ``Value.dot`` operand lists mutated by a number's
+``__float__``, cycles through labels, ``_op`` and attributes, ``_prev`` set by hand,
+methods attached to the class or shadowed on an instance). The program
 runs step by step on ``micrograd_fast._engine`` and on ``micrograd_fast.pure``
 in lockstep; after each step the target checks that
 
@@ -17,7 +21,8 @@ in lockstep; after each step the target checks that
   does), or neither did;
 - every node in the pool has bit-identical ``data`` and ``grad`` on both (any
   NaN equals any NaN; the sign of zero counts), and returned numbers, ``_op``,
-  ``label``, ``repr`` and ``_prev`` agree.
+  ``label``, ``repr``, ``_prev`` and hook counts agree, and a dropped node is
+  collected on both engines or on neither.
 
 A difference raises AssertionError with the program decoded so far, as Python,
 which atheris reports as a crash (the input is saved as crash-<sha1>).
@@ -29,6 +34,7 @@ Usage (from the checkout, with its .venv; atheris is on PyPI: pip install atheri
     tests/sanitize/run.sh fuzz -max_total_time=600                          # ASan+UBSan build
     .venv/bin/python tests/sanitize/fuzz_engines.py --show crash-1234...    # print a program
     .venv/bin/python tests/sanitize/fuzz_engines.py --random 100000         # no atheris needed
+    .venv/bin/python tests/sanitize/fuzz_engines.py --random 20000 1 --keep-going  # a survey
     tests/sanitize/run.sh fuzz --random 100000 1 corpus/                    # ASan, corpus mutated
 
 Crash files (and --random's crash-random-*) are written to the current directory: run it
@@ -37,20 +43,27 @@ from a scratch directory, or give libFuzzer -artifact_prefix=DIR/.
 ``--show FILE`` prints the decoded program of an input (a reproducer to paste);
 ``--random N [SEED [CORPUS]]`` feeds N pseudo-random inputs without atheris (no
 coverage guidance), half of them mutated from CORPUS's files when it is given: the way to
-fuzz the ASan build, under which libFuzzer gets no coverage (see README.md). Any other
+fuzz the ASan build, under which libFuzzer gets no coverage (see README.md); with
+``--keep-going`` it saves the first input of each kind of difference, goes on, and counts
+them; ``--start K`` skips the first K-1 inputs (to go on after a crash, whose input is
+left in crash-random-SEED-COUNT-running). Any other
 arguments go to libFuzzer (-runs, -max_total_time, -max_len, -seed, corpus directories,
 crash files to replay). The pure engine is
 instrumented for coverage; the compiled one is C and is not.
 
 MGF_FUZZ_SKIP: comma-separated names of known, reported differences to stop
-checking so that a long run can look for others (see KNOWN below).
+checking (KNOWN below), or of moves to turn off (MOVES_BY_NAME), so that a long run
+can look for other problems.
 """
 
 import copy
+import faulthandler
 import gc
 import math
 import os
 import pickle
+import re
+import weakref
 import struct
 import sys
 from decimal import Decimal
@@ -82,10 +95,24 @@ KNOWN = {
     "prev_after_custom",
     # "messages": compare exception classes only, not messages.
 }
+# The moves of the engine's boundary (tests/test_boundary.py and test_object_model.py hold
+# their tests); each name in MGF_FUZZ_SKIP turns its move (or check) off, so that an engine
+# that still fails one can be fuzzed for the others:
+MOVES_BY_NAME = {
+    "hooks": "a node's _backward read and assigned back, wrapped, or another node's given to it",
+    "reassigner": "a user node whose _backward gives other nodes (or itself) a new _backward mid-walk",
+    "dot_mutating": "Value.dot with a number whose __float__ or __index__ changes the operand lists",
+    "cycles": "cycles through a late-filled dict label, _op, an attribute, a container attached later",
+    "collected": "the check, after del and gc.collect(), that a node is gone on both engines or on neither",
+    "prev_by_hand": "_prev assigned by hand",
+    "class_methods": "a method attached to the class (a new name, or tanh replaced)",
+    "shadowing": "an instance attribute that shadows a method (n.relu = n.tanh)",
+}
 SKIP = {s for s in os.environ.get("MGF_FUZZ_SKIP", "").split(",") if s}
 
 MAX_POOL = 40
 MAX_STEPS = 48
+MOVES = 31  # step() picks one of this many moves
 
 
 class _BadFloat:
@@ -273,7 +300,7 @@ class Program:
     # -- the steps --------------------------------------------------------------------
     def step(self):
         r = self.r
-        op = r.pick(25)
+        op = r.pick(MOVES)
         if op == 0 or not self.pool:  # a leaf
             k = r.constant()
             self.run(f"E.Value({_show(k)})", lambda: C.Value(k), lambda: P.Value(k), "node")
@@ -372,11 +399,11 @@ class Program:
             else:
                 self.run(f"del {self.name(i)}.m", lambda: delattr(a.c, "m"), lambda: delattr(a.p, "m"))
         elif op == 19:  # read-only views
-            i, what = self.node(), r.pick(5)
+            i, what = self.node(), r.pick(6)
             a = self.pool[i]
             n = self.name(i)
             if what == 0:
-                self.run(f"{n}._op", lambda: a.c._op, lambda: a.p._op, "string")
+                self.run(f"{n}._op", lambda: _norm(repr(a.c._op)), lambda: _norm(repr(a.p._op)), "string")
             elif what == 1:
                 self.run(f"repr({n})", lambda: _norm(repr(a.c)), lambda: _norm(repr(a.p)), "string")
             elif what == 2:
@@ -385,8 +412,11 @@ class Program:
                 if "prev_after_custom" in SKIP and _is_replaced(a.p):
                     return
                 self.run(f"sorted(v.data for v in {n}._prev)", lambda: _prev(a.c), lambda: _prev(a.p), "string")
-            else:
+            elif what == 4:
                 self.run(f"{n}.m", lambda: repr(getattr(a.c, "m")), lambda: repr(getattr(a.p, "m")), "string")
+            else:  # how often a gradient hook on the node ran
+                self.run(f"getattr({n}, 'hooked', 0)", lambda: getattr(a.c, "hooked", 0),
+                         lambda: getattr(a.p, "hooked", 0), "number")
         elif op == 20:  # copy, deepcopy, pickle
             i, how = self.node(), r.pick(3)
             a = self.pool[i]
@@ -403,10 +433,14 @@ class Program:
         elif op == 21:  # drop a node (its graph may live on through others), maybe collect
             i = self.node()
             self.say(f"del {self.name(i)}")
+            refs = weakref.ref(self.pool[i].c), weakref.ref(self.pool[i].p)
             del self.pool[i]
             if r.pick(4) == 0:
-                self.say("gc.collect()")
+                self.say("gc.collect()  # then: is it gone on both engines?")
                 gc.collect()
+                if "collected" not in SKIP and (refs[0]() is None) != (refs[1]() is None):
+                    self.fail(f"collected on one engine only: compiled {refs[0]() is None}, "
+                              f"pure {refs[1]() is None}")
         elif op == 22:  # comparisons and other unsupported operators
             i, j = self.node(), self.node()
             a, b = self.pool[i], self.pool[j]
@@ -421,6 +455,42 @@ class Program:
             self.run(f"{self.name(i)}.__init__({_show(k)}, ({names}{',' if len(kids) == 1 else ''}))",
                      lambda: a.c.__init__(k, tuple(p.c for p in pairs)),
                      lambda: a.p.__init__(k, tuple(p.p for p in pairs)))
+        elif op >= 25 and _MOVE_NAMES[op](r) in SKIP:
+            return
+        elif op == 25:  # a gradient hook: a node's _backward restored, wrapped or swapped
+            i, j, kind = self.node(), self.node(), r.pick(4)
+            a, b = self.pool[i], self.pool[j]
+            self.run(f"hook({self.name(i)}, kind={kind}, other={self.name(j)})",
+                     lambda: _hook(a.c, kind, b.c), lambda: _hook(a.p, kind, b.p))
+        elif op == 26:  # Value.dot with a number that changes the operand lists as it is read
+            self.dot_mutating()
+        elif op == 27:  # a cycle through a label, _op or an attribute, maybe attached later
+            self.cycle()
+        elif op == 28:  # _prev assigned by hand (maybe the node itself: a cycle for the walk)
+            # as a list: a set's order follows the objects' ids, which differ between the
+            # engines (and between runs), so two engines walk it in different orders
+            i = self.node()
+            kids = [self.node() for _ in range(r.pick(4))]
+            a, pairs = self.pool[i], [self.pool[j] for j in kids]
+            names = ", ".join(self.name(j) for j in kids)
+            self.run(f"{self.name(i)}._prev = [{names}]",
+                     lambda: setattr(a.c, "_prev", [p.c for p in pairs]),
+                     lambda: setattr(a.p, "_prev", [p.p for p in pairs]))
+        elif op == 29:  # a method attached to the class, or shadowed on the instance
+            what, i = r.pick(3), self.node()
+            a = self.pool[i]
+            if what < 2:
+                self.run(f"with_class_method(E, {self.name(i)}, {'swish' if what == 0 else 'tanh'!r})",
+                         lambda: _with_class_method(C, a.c, what), lambda: _with_class_method(P, a.p, what),
+                         "node")
+            else:
+                self.run(f"{self.name(i)}.relu = {self.name(i)}.tanh",
+                         lambda: setattr(a.c, "relu", a.c.tanh), lambda: setattr(a.p, "relu", a.p.tanh))
+        elif op == 30:  # a user node whose _backward reassigns _backward of other nodes
+            i, j, kind = self.node(), self.node(), r.pick(3)
+            a, b = self.pool[i], self.pool[j]
+            self.run(f"reassigner(E, {self.name(i)}, {self.name(j)}, kind={kind})",
+                     lambda: _reassigner(C, a.c, b.c, kind), lambda: _reassigner(P, a.p, b.p, kind), "node")
         else:  # a chain of the same op, to make deeper graphs
             i, n = self.node(), 2 + r.pick(30)
             a = self.pool[i]
@@ -433,6 +503,40 @@ class Program:
                 return v
             self.run(f"chain({self.name(i)}, {n}, {'*' if mul else '+'}{_show(k)})",
                      lambda: chain(a.c), lambda: chain(a.p), "node")
+
+    def dot_mutating(self):
+        r = self.r
+        n = r.pick(4)
+        ops = [self.operand() for _ in range(2 * n + 1)]
+        ws, xs, bias = ops[:n], ops[n:2 * n], ops[-1]
+        where, pos, target, how, index = r.pick(2), r.pick(n + 1), r.pick(2), r.pick(3), r.pick(2)
+        text = (f"dot_mutating(E, [{', '.join(o[2] for o in ws)}], [{', '.join(o[2] for o in xs)}], "
+                f"{bias[2]}, where={where}, pos={pos}, target={target}, how={how}, index={index})")
+        self.run(text, lambda: _dot_mutating(C, [o[0] for o in ws], [o[0] for o in xs], bias[0], where,
+                                             pos, target, how, index),
+                 lambda: _dot_mutating(P, [o[1] for o in ws], [o[1] for o in xs], bias[1], where, pos,
+                                       target, how, index), "node")
+
+    def cycle(self):
+        i, j, what = self.node(), self.node(), self.r.pick(5)
+        a, b = self.pool[i], self.pool[j]
+        n, m = self.name(i), self.name(j)
+        if what == 0:  # a dict label, empty when set, given the node later
+            self.run(f"{n}.label = d = {{}}; d['k'] = {m}", lambda: _late_label(a.c, b.c),
+                     lambda: _late_label(a.p, b.p))
+        elif what == 1:
+            self.run(f"{n}._op = [{m}]", lambda: setattr(a.c, "_op", [b.c]), lambda: setattr(a.p, "_op", [b.p]))
+        elif what == 2:
+            self.run(f"{n}.x = {{'k': {m}}}", lambda: setattr(a.c, "x", {"k": b.c}),
+                     lambda: setattr(a.p, "x", {"k": b.p}))
+        else:  # a container attached to a node after other nodes were built on it
+            deeper = what == 4
+            out = self.run(f"({n} * 2){'.relu()' if deeper else ''}",
+                           lambda: _built_on(a.c, deeper), lambda: _built_on(a.p, deeper), "node")
+            if out is not None:
+                new = next(p for p in self.pool if p.serial == self.serial)
+                self.run(f"{n}.history = [{out}]", lambda: setattr(a.c, "history", [new.c]),
+                         lambda: setattr(a.p, "history", [new.p]))
 
     def operand(self):
         """A dot operand: a node of the pool or a number (or a bad one); (compiled, pure, text)."""
@@ -517,6 +621,136 @@ def _replace_backward(v, kind):
     v._backward = _backward
 
 
+def _move_29(r):  # peeks at the byte that chooses between its two kinds
+    return "shadowing" if r.pos < len(r.data) and r.data[r.pos] % 3 == 2 else "class_methods"
+
+
+_MOVE_NAMES = {25: lambda r: "hooks", 26: lambda r: "dot_mutating", 27: lambda r: "cycles",
+               28: lambda r: "prev_by_hand", 29: _move_29, 30: lambda r: "reassigner"}
+
+
+def _hook(v, kind, other):
+    """A gradient hook on v: 0 reads its _backward and assigns it back, 1 wraps it (counting the
+    calls in v.hooked), 2 gives v other's _backward, 3 a wrapper that, when it runs, wraps
+    other's current _backward and puts v's old one back."""
+    old = v._backward
+    if kind == 0:
+        v._backward = old
+    elif kind == 1:
+        v._backward = _counting(v, old)
+    elif kind == 2:
+        v._backward = other._backward
+    else:
+        def reassigning():
+            old()
+            other._backward = _counting(other, other._backward)
+            v._backward = old
+        v._backward = reassigning
+
+
+def _counting(v, old):
+    def hook():
+        old()
+        v.hooked = getattr(v, "hooked", 0) + 1
+    return hook
+
+
+def _reassigner(E, a, b, kind):
+    """A user node over a and b whose _backward, mid-walk, gives b (kind 0), itself (1) or
+    a (2) a new _backward."""
+    out = E.Value(a.data, (a, b), "reassigner")
+
+    def _backward():
+        a.grad += out.grad
+        if kind == 0:
+            b._backward = _counting(b, b._backward)
+        elif kind == 1:
+            out._backward = _counting(out, lambda: None)
+        else:
+            a._backward = lambda: None
+    out._backward = _backward
+    return out
+
+
+class _Mutation:
+    """A number whose conversion changes a list that Value.dot is reading: how 0 clears it,
+    1 drops its second half, 2 appends to it."""
+
+    def __init__(self, target, how):
+        self.target, self.how = target, how
+
+    def mutate(self):
+        t = self.target
+        if self.how == 0:
+            t.clear()
+        elif self.how == 1:
+            del t[len(t) // 2:]
+        else:
+            t.append(t[0] if t else 1.0)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(how={self.how})"
+
+
+class _Mutator(_Mutation):
+    def __float__(self):
+        self.mutate()
+        return 2.0
+
+
+class _IndexMutator(_Mutation):
+    """float() falls back to __index__."""
+
+    def __index__(self):
+        self.mutate()
+        return 2
+
+
+def _dot_mutating(E, ws, xs, bias, where, pos, target, how, index):
+    lists = [list(ws), list(xs)]
+    mutator = (_IndexMutator if index else _Mutator)(lists[target], how)
+    lists[where].insert(pos, mutator)
+    lists[1 - where].insert(pos, 1.0)  # the lengths stay equal
+    return E.Value.dot(lists[0], lists[1], bias)
+
+
+def _late_label(v, node):
+    label = {}
+    v.label = label
+    label["k"] = node
+
+
+def _built_on(v, deeper):
+    out = v * 2
+    return out.relu() if deeper else out
+
+
+def _swish(self):
+    return self * self.sigmoid()
+
+
+def _tanh_from_sigmoid(self):
+    return (self * 2.0).sigmoid() * 2.0 - 1.0
+
+
+def _with_class_method(E, v, what):
+    """A method attached to the class (a new one, or tanh replaced), called on v; the class
+    is put back as it was."""
+    V = E.Value
+    if what == 0:
+        V.swish = _swish
+        try:
+            return v.swish()
+        finally:
+            del V.swish
+    original = vars(V)["tanh"]
+    V.tanh = _tanh_from_sigmoid
+    try:
+        return v.tanh()
+    finally:
+        V.tanh = original
+
+
 _BINARY = {
     "+": lambda a, b: a + b,
     "-": lambda a, b: a - b,
@@ -548,7 +782,7 @@ def execute(data):
     while prog.r.left() > 0 and steps < MAX_STEPS:
         steps += 1
         pos = prog.r.pos
-        op = prog.r.pick(25)
+        op = prog.r.pick(MOVES)
         prog.r.pos = pos
         if op == 14 and prog.pool:  # Graph(root): handled here to keep both graphs
             prog.r.byte()
@@ -577,18 +811,25 @@ def _show_program(path):
     return 0
 
 
-def _random_inputs(n, seed, corpus=None):
+def _random_inputs(n, seed, corpus=None, keep_going=False, start=1):
     """n inputs without atheris: random bytes, or (given a corpus directory) half of them
-    corpus entries with bytes flipped, inserted, erased or spliced from another entry."""
+    corpus entries with bytes flipped, inserted, erased or spliced from another entry.
+
+    Each input is written to crash-random-SEED-COUNT-running while it runs (a crash leaves it
+    there, and --start COUNT+1 goes on after it). keep_going: save every difference and go on, then count them by kind. start:
+    run from input number ``start`` on (the same inputs as a run that stopped there).
+    """
     import random
     import time
+    from collections import Counter
     rng = random.Random(seed)
+    kinds = Counter()
     seeds = []
     if corpus:
         for name in sorted(os.listdir(corpus)):
             with open(os.path.join(corpus, name), "rb") as f:
                 seeds.append(f.read())
-    start = time.monotonic()
+    began = time.monotonic()
     for count in range(1, n + 1):
         if seeds and rng.random() < 0.5:
             data = bytearray(rng.choice(seeds))
@@ -607,28 +848,53 @@ def _random_inputs(n, seed, corpus=None):
             data = bytes(data)
         else:
             data = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 200)))
+        if count < start:
+            continue
+        current = f"crash-random-{seed}-{count}-running"
+        with open(current, "wb") as f:
+            f.write(data)
         try:
             execute(data)
-        except Mismatch:
+        except Mismatch as e:
+            kind = re.sub(r"\bn\d+", "nN", str(e).split("\n")[0].split(":")[0])
+            kinds[kind] += 1
+            if kinds[kind] > 1 and keep_going:
+                os.remove(current)
+                continue  # only the first input of each kind is kept
             name = f"crash-random-{seed}-{count}"
-            with open(name, "wb") as f:
-                f.write(data)
-            print(f"mismatch on input {count}, saved as {name}", file=sys.stderr)
-            raise
+            os.replace(current, name)
+            print(f"mismatch on input {count} ({kind}), saved as {name}", file=sys.stderr)
+            if not keep_going:
+                raise
+        else:
+            os.remove(current)
         if count % 10000 == 0:
-            print(f"{count} inputs, {time.monotonic() - start:.0f} s", file=sys.stderr)
-    print(f"{n} inputs, no difference ({time.monotonic() - start:.0f} s)", file=sys.stderr)
+            print(f"{count} inputs, {time.monotonic() - began:.0f} s", file=sys.stderr)
+    for kind, times in kinds.most_common():
+        print(f"{times:6d}  {kind}", file=sys.stderr)
+    found = sum(kinds.values())
+    print(f"inputs {start} to {n}: {found or 'no'} difference{'' if found == 1 else 's'} "
+          f"({time.monotonic() - began:.0f} s)", file=sys.stderr)
 
 
 def main():
     if "--show" in sys.argv:
         return _show_program(sys.argv[sys.argv.index("--show") + 1])
     if "--random" in sys.argv:
-        i = sys.argv.index("--random")
-        n = int(sys.argv[i + 1])
-        seed = int(sys.argv[i + 2]) if len(sys.argv) > i + 2 else 0
-        corpus = sys.argv[i + 3] if len(sys.argv) > i + 3 else None
-        _random_inputs(n, seed, corpus)
+        args = sys.argv[1:]
+        keep_going = "--keep-going" in args
+        start = 1
+        if "--start" in args:
+            k = args.index("--start")
+            start = int(args[k + 1])
+            del args[k:k + 2]
+        args = [a for a in args if a != "--keep-going"]
+        i = args.index("--random")
+        n = int(args[i + 1])
+        seed = int(args[i + 2]) if len(args) > i + 2 else 0
+        corpus = args[i + 3] if len(args) > i + 3 else None
+        faulthandler.enable()  # a crash prints where it happened; the input is on disk
+        _random_inputs(n, seed, corpus, keep_going, start)
         return 0
     if atheris is None:
         sys.exit("atheris is not installed (pip install atheris); --random N runs without it")

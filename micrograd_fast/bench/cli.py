@@ -1,14 +1,15 @@
-"""micrograd-fast-bench: the benchmark table, compiled vs pure vs micrograd vs PyTorch.
+"""micrograd-fast-bench: the benchmark table, compiled vs pure vs micrograd vs PyTorch vs numpy.
 
     micrograd-fast-bench --quick                  # about 30 s
+    micrograd-fast-bench --wide                   # every cell's spread, both speed-ups
     micrograd-fast-bench --markdown benchmarks/RESULTS.md --plot benchmarks/speedup.png
 
-Runs the workloads W1..W5 (``_workloads``) on every engine in ``_peers.ENGINES``
-that is importable, each engine in its own subprocess (``--worker``, see
-``_bench_worker``). Before anything is timed, every engine's outputs and
-gradients on a small seeded instance are checked against the pure engine's; a
-mismatch is reported loudly and that cell is not timed. Standard library only:
-tqdm, matplotlib and torch are imported lazily, when present.
+Runs the rows of ``workloads.ROWS`` on every engine of ``peers.PEERS`` that is
+importable, each engine in its own subprocess (``--worker``, see ``worker``). Before
+anything is timed, every engine's outputs and gradients on a small seeded instance
+are checked against the pure engine's; a mismatch is reported loudly and that cell
+is not timed. Standard library only: tqdm, matplotlib, numpy and torch are imported
+lazily, when present.
 """
 
 import argparse
@@ -19,9 +20,11 @@ import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
-from . import _bench_report as report
-from . import _bench_worker, _peers
-from ._workloads import Sizes, mismatch
+from ..demo import plot_path_problem
+from . import chart, peers, report, worker
+from .checks import mismatch
+from .progress import make_progress
+from .workloads import BY_ID, ROWS, Sizes
 
 QUICK_SIZE = 0.1
 QUICK_REPEAT = 3
@@ -34,27 +37,31 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="micrograd-fast-bench",
         description="Time the workloads W1..W5 on micrograd_fast's engines and its peers; "
-                    "print one table.")
+                    "print one table (100 columns; --wide for all of it).")
     parser.add_argument("--quick", action="store_true",
                         help=f"small sizes and few repeats (--size {QUICK_SIZE} --repeat "
                              f"{QUICK_REPEAT}): about 30 s")
     parser.add_argument("--size", type=float, help="scale factor on every workload size (default 1)")
     parser.add_argument("--repeat", type=int, help=f"timed runs per cell (default {DEFAULT_REPEAT})")
-    parser.add_argument("--only", type=_row_list, default=list(report.ROWS),
+    parser.add_argument("--only", type=_row_list, default=list(ROWS),
                         help="comma-separated workloads, e.g. W1,W2 (W4 is all of its rows, "
-                             "W4F and W4R included)")
-    parser.add_argument("--engines", type=_name_list, default=list(_peers.ENGINES),
-                        help="comma-separated engines: " + ",".join(_peers.ENGINES) +
+                             "W4F, W4R and W4B included)")
+    parser.add_argument("--engines", type=_name_list, default=list(peers.PEERS),
+                        help="comma-separated engines: " + ",".join(peers.PEERS) +
                              ", or the module name of any engine with a Value (default: all)")
+    parser.add_argument("--wide", action="store_true",
+                        help="print the full table: every cell's spread, both speed-ups, "
+                             "the long footnotes")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="also write the table as Markdown")
+    parser.add_argument("--markdown", metavar="PATH", help="also write the full table as Markdown")
     parser.add_argument("--plot", metavar="PATH",
                         help="also draw the speed-ups over micrograd (needs matplotlib)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress display")
-    worker = parser.add_argument_group("worker (internal: one engine in its own process)")
-    worker.add_argument("--worker", metavar="ENGINE", help=argparse.SUPPRESS)
-    worker.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
-    worker.add_argument("--time", type=_row_list, default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress display (there is none when stderr is not a terminal)")
+    internal = parser.add_argument_group("worker (internal: one engine in its own process)")
+    internal.add_argument("--worker", metavar="ENGINE", help=argparse.SUPPRESS)
+    internal.add_argument("--check", action="store_true", help=argparse.SUPPRESS)
+    internal.add_argument("--time", type=_row_list, default=[], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.size is None:
         args.size = QUICK_SIZE if args.quick else 1.0
@@ -62,6 +69,10 @@ def parse_args(argv):
         args.repeat = QUICK_REPEAT if args.quick else DEFAULT_REPEAT
     if args.size <= 0 or args.repeat < 1:
         parser.error("--size must be > 0 and --repeat >= 1")
+    if args.plot and not args.worker:
+        problem = plot_path_problem(args.plot)
+        if problem:
+            parser.error(problem)
     return args
 
 
@@ -70,11 +81,10 @@ def _name_list(text):
 
 
 def _row_list(text):
-    """Workload names to row ids: "W4" means every W4 row (W4F and W4R too), "W4F" its two."""
+    """Workload names to row ids: "W4" means every W4 row (W4F, W4R and W4B too), "W4F" its two."""
     rows = []
     for name in _name_list(text):
-        matches = [row for row in report.ROWS
-                   if row == name or report.ROWS[row].workload.startswith(name)]
+        matches = [row for row in ROWS if row == name or ROWS[row].workload.id.startswith(name)]
         if not matches:
             raise argparse.ArgumentTypeError(f"unknown workload {name!r}: use W1..W5")
         rows += [row for row in matches if row not in rows]
@@ -132,6 +142,7 @@ def run_benchmarks(args, progress):
     for engine, answer in zip(engines, answers):
         if "checks" in answer:
             checks[engine] = answer["checks"]
+            run["about"][engine] = answer["about"]
             continue
         progress.advance(1 + memory_runs)  # nothing more to run for this engine
         if "missing" in answer:
@@ -143,7 +154,8 @@ def run_benchmarks(args, progress):
                          + "; ".join(run["errors"]))
     for engine, engine_checks in checks.items():
         for workload, vector in engine_checks.items():
-            reference = checks["pure"][workload]
+            # another way to run a workload gives that workload's numbers (W4B: W4's)
+            reference = checks["pure"].get(workload) or checks["pure"][BY_ID[workload].same_as]
             if engine == "floats":  # outputs only: floats have no gradients
                 reference = reference[:len(vector)]
             problem = mismatch(reference, vector)
@@ -157,14 +169,15 @@ def run_benchmarks(args, progress):
     timing, memory = [], []
     for engine in checks:
         timed = [row for row in args.only if report.cell_status(run, engine, row) == "time"]
-        speed_rows = [row for row in timed if row != "W5"]
+        speed_rows = [row for row in timed if not ROWS[row].workload.memory]
+        memory_rows = [row for row in timed if ROWS[row].workload.memory]
         if speed_rows:
             timing.append((engine, ["--time", ",".join(speed_rows), *sized], "timing"))
         else:
             progress.advance()
-        if "W5" in timed:
-            memory += [(engine, ["--time", "W5", *sized], "measuring memory")] * memory_runs
-        else:
+        for row in memory_rows:  # each in fresh processes
+            memory += [(engine, ["--time", row, *sized], "measuring memory")] * memory_runs
+        if not memory_rows:
             progress.advance(memory_runs)
     for job, answer in zip(timing, run_workers(timing, progress, parallel=False)):
         report.add_results(run, job[0], answer)
@@ -175,79 +188,16 @@ def run_benchmarks(args, progress):
     return run
 
 
-# -- progress --------------------------------------------------------------------
-
-class PlainProgress:
-    """One line per step on stderr, when tqdm is not installed."""
-
-    def __init__(self):
-        self.done, self.steps = 0, 0
-
-    def total(self, steps):
-        self.steps = steps
-
-    def show(self, what):
-        print(f"[{self.done}/{self.steps}] {what}", file=sys.stderr, flush=True)
-
-    def advance(self, steps=1):
-        self.done += steps
-
-    def note(self, message):
-        print(message, file=sys.stderr, flush=True)
-
-    def close(self):
-        pass
-
-
-class TqdmProgress(PlainProgress):
-
-    def __init__(self, tqdm):
-        super().__init__()
-        self.bar = tqdm(total=0, unit="run", file=sys.stderr, leave=False)
-
-    def total(self, steps):
-        self.bar.total = steps
-        self.bar.refresh()
-
-    def show(self, what):
-        self.bar.set_description(what)
-
-    def advance(self, steps=1):
-        self.bar.update(steps)
-
-    def note(self, message):
-        self.bar.write(message, file=sys.stderr)
-
-    def close(self):
-        self.bar.close()
-
-
-class NoProgress(PlainProgress):
-
-    def show(self, what):
-        pass
-
-
-def make_progress(enabled):
-    if not enabled:
-        return NoProgress()
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return PlainProgress()
-    return TqdmProgress(tqdm)
-
-
 # -- main ------------------------------------------------------------------------
 
 def main(argv=None):
     args = parse_args(argv)
     if args.worker:
         sizes = Sizes().scaled(args.size)
-        return _bench_worker.run(args.worker, args.check, args.time, sizes, args.repeat)
+        return worker.run(args.worker, args.check, args.time, sizes, args.repeat)
 
     run = run_benchmarks(args, make_progress(not args.no_progress))
-    print(report.text(run))
+    print(report.wide_text(run) if args.wide else report.text(run))
     if args.json:
         with open(args.json, "w") as out:
             json.dump(run, out, indent=1)
@@ -255,12 +205,8 @@ def main(argv=None):
         with open(args.markdown, "w") as out:
             out.write(report.markdown(run, args.markdown, args.plot))
     if args.plot:
-        problem = report.plot(run, args.plot)
+        problem = chart.plot(run, args.plot)
         if problem:
             print(f"micrograd-fast-bench: no plot: {problem}", file=sys.stderr)
             return 1
     return 1 if run["mismatches"] or run["errors"] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,502 @@
+# -- the node ------------------------------------------------------------------------
+# A node is 72 bytes (88 with the garbage collector's header):
+#
+#   _data, _grad    the value and its gradient, as doubles
+#   _a              the first operand: a Value, or None for a leaf and for dot
+#   _b              the second operand: a Value, or the number itself when the K bit
+#                   is set (x * 2 keeps the 2); for dot, the tuple of its operands
+#   _stamp          the opcode, the flags below, and the number of the last walk
+#   _attributes     the node's __dict__, NULL until an attribute is set: label, and
+#                   what micrograd keeps in its own __dict__ when a user sets it (_op,
+#                   _prev, _backward), and any other attribute (p.m for an optimizer)
+#   __weakref__
+#
+# The opcode is the position of the node's op in micrograd_fast/ops.py's table (0 is
+# a leaf). A node with the PY bit runs the Python function in its __dict__'s
+# '_backward' instead of its op's local derivative, and walks the tuple in its
+# '_prev' when there is one (a node made as Value(data, children, op), or given a
+# _prev by hand) instead of its operands.
+
+cdef enum:
+    OPCODE_MASK = 0x1F
+    K = 0x20            # the second operand is a number, not a Value
+    PY = 0x40           # backward runs __dict__['_backward']
+    IN_PATH = 0x80      # a walk is inside the node's subgraph (see walk.pxi)
+    WALK_SHIFT = 8      # bits 8-63: the number of the last walk that reached the node
+
+cdef enum:
+    LEAF = 0
+
+# the names micrograd keeps in a node's __dict__, which are graph links here
+cdef tuple _LINKS = ('_prev', '_backward', '_op')
+
+
+def _leaf_backward():
+    """A leaf's _backward, as micrograd's: nothing to pass on."""
+
+
+@cython.trashcan(True)   # freeing a chain of a million nodes must not recurse in C
+@cython.no_gc_clear      # a cycle always runs through a __dict__ or a closure, which are cleared
+cdef class Value:
+    """ stores a single scalar value and its gradient """
+
+    cdef double _data
+    cdef double _grad
+    cdef Value _a
+    cdef object _b
+    cdef uint64_t _stamp
+    cdef object _attributes  # the __dict__: NULL until needed (see "memory" below)
+    cdef object __weakref__
+
+    def __init__(self, data, _children=(), _op='', label=''):
+        if mgf_attributes(self) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
+            mgf_no_dict_yet(self)
+        cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
+        cdef tuple children = _children_of(_children)
+        cdef object old_a = self._a, old_b = self._b  # released last: their __del__ may run code
+        self._stamp = (self._stamp >> WALK_SHIFT) << WALK_SHIFT  # a leaf
+        self._a = None
+        self._b = None
+        self._data = value
+        self._grad = 0.0
+        if _attrs(self) is not None:  # called again on a node: other attributes stay
+            for name in _LINKS + ('label',):
+                _attrs(self).pop(name, None)
+        if children:
+            self._prev = children
+        if _op:
+            self._set('_op', _op)
+        if not _is_no_label(label):
+            self._set('label', label)
+        old_a = old_b = None
+
+    cdef _set(self, str name, object value):
+        PyObject_GenericGetDict(self, NULL)[name] = value  # made when first needed
+
+    cdef object _get(self, str name, object default):
+        return default if _attrs(self) is None else _attrs(self).get(name, default)
+
+    # data and grad are floats, whatever real number was given
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, value):
+        self._data = _to_float(value, "Value.data")
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = _to_float(value, "Value.grad")
+
+    @property
+    def label(self):
+        return self._get('label', '')
+
+    @label.setter
+    def label(self, value):
+        if not (_is_no_label(value) and _attrs(self) is None):
+            self._set('label', value)
+
+    @property
+    def _op(self):
+        """The op that produced this node, for graphviz / debugging / etc."""
+        if _attrs(self) is not None and '_op' in _attrs(self):
+            return _attrs(self)['_op']
+        return _op_text(self)
+
+    @_op.setter
+    def _op(self, value):
+        self._set('_op', value)
+
+    @property
+    def _prev(self):
+        """The children of this node, as micrograd's set; a number operand is shown as a leaf."""
+        return set(self._operands)
+
+    @property
+    def _operands(self):
+        """The children in operand order (a dot's: bias, w0, x0, w1, x1, ...), as _prev shows them."""
+        if self._stamp & PY and _attrs(self) is not None and '_prev' in _attrs(self):
+            return tuple(_attrs(self)['_prev'])
+        return tuple(_operand_nodes(self))
+
+    @_prev.setter
+    def _prev(self, children):
+        # micrograd's backward walks _prev and calls _backward: so does this node now
+        cdef object backward = self._backward
+        self._set('_prev', _children_of(children))
+        self._set('_backward', backward)
+        self._stamp |= PY
+
+    @property
+    def _backward(self):
+        """The local chain rule: passes this node's grad on to its children."""
+        if self._stamp & PY:
+            if _attrs(self) is None or '_backward' not in _attrs(self):
+                raise AttributeError("'Value' object has no attribute '_backward'")
+            return _attrs(self)['_backward']
+        if _opcode(self) == LEAF:
+            return _leaf_backward
+        return _LocalBackward(self)
+
+    @_backward.setter
+    def _backward(self, fn):
+        # Karpathy's extension pattern: the node runs the user's function from now on.
+        # Given back its own local derivative (a hook's save and restore), it is built-in again.
+        if (type(fn) is _LocalBackward and (<_LocalBackward>fn).node is self
+                and not (_attrs(self) is not None and '_prev' in _attrs(self))):
+            if _attrs(self) is not None:
+                _attrs(self).pop('_backward', None)
+            self._stamp &= ~(<uint64_t>PY)
+            return
+        self._set('_backward', fn)
+        self._stamp |= PY
+
+    @_backward.deleter
+    def _backward(self):
+        if _attrs(self) is not None:
+            _attrs(self).pop('_backward', None)
+        self._stamp |= PY  # backward() now raises AttributeError, as micrograd's would
+
+    # the operators: + * ** are ops (ops.pxi); the rest are micrograd's one-liners on top.
+    # A subclass's own operators are honoured: it goes through Python's operators.
+    def __add__(Value self, other):  # self + other
+        return _binary(ADD, self, other)
+
+    def __mul__(Value self, other):  # self * other
+        return _binary(MUL, self, other)
+
+    def __pow__(Value self, other, modulo):  # self ** other
+        if modulo is not None:
+            return NotImplemented
+        return _binary(POW, self, other)
+
+    def relu(self):
+        return _unary(RELU, self)
+
+    def tanh(self):
+        return _unary(TANH, self)
+
+    def exp(self):
+        return _unary(EXP, self)
+
+    def log(self):
+        return _unary(LOG, self)
+
+    def sigmoid(self):
+        return _unary(SIGMOID, self)
+
+    @staticmethod
+    def dot(ws, xs, bias=0.0):
+        """bias + ws[0]*xs[0] + ws[1]*xs[1] + ..., as one node: what Neuron computes.
+
+        The value is the same left-to-right sum micrograd's Neuron builds from
+        separate * and + nodes; each operand may be a Value or a number.
+        """
+        return _dot(ws, xs, bias)
+
+    def backward(self):
+        """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
+        _backward_walk(self)
+
+    def __rpow__(Value self, other, modulo):  # other ** self
+        cdef double k
+        if modulo is not None or _constant(other, &k) is None:
+            return NotImplemented
+        return _binary(POW, Value(k), self)
+
+    def __neg__(Value self):  # -self
+        if type(self) is Value:
+            return _binary(MUL, self, -1)
+        return self * -1
+
+    def __radd__(Value self, other):  # other + self
+        if type(self) is Value:
+            return _binary(ADD, self, other)
+        return self.__add__(other)  # not self + other: a non-number must get NotImplemented
+
+    def __sub__(Value self, other):  # self - other
+        cdef double k
+        if isinstance(other, Value):
+            if type(self) is Value and type(other) is Value:
+                return _binary(ADD, self, _binary(MUL, <Value>other, -1))
+            return self + (-other)
+        other = _constant(other, &k)  # numpy's bool has no unary minus: its float is negated
+        if other is None:
+            return NotImplemented
+        if type(self) is Value:
+            return _binary(ADD, self, -other)
+        return self + (-other)
+
+    def __rsub__(Value self, other):  # other - self
+        cdef double k
+        if _constant(other, &k) is None:
+            return NotImplemented
+        if type(self) is Value:
+            return _binary(ADD, _binary(MUL, self, -1), other)
+        return other + (-self)
+
+    def __rmul__(Value self, other):  # other * self
+        if type(self) is Value:
+            return _binary(MUL, self, other)
+        return self.__mul__(other)
+
+    def __truediv__(Value self, other):  # self * other**-1
+        cdef double k
+        if isinstance(other, Value):
+            if (<Value>other)._data == 0.0:
+                raise ZeroDivisionError("Value division by zero")
+            if type(self) is Value and type(other) is Value:
+                return _binary(MUL, self, _binary(POW, <Value>other, -1))
+            return self * other**-1
+        if _constant(other, &k) is None:
+            return NotImplemented
+        if k == 0.0:
+            raise ZeroDivisionError("Value division by zero")
+        if type(self) is Value:
+            return _binary(MUL, self, _pow(k, -1.0))  # micrograd's other**-1, on the number
+        return self * _pow(k, -1.0)
+
+    def __rtruediv__(Value self, other):  # other * self**-1
+        cdef double k
+        if _constant(other, &k) is None:
+            return NotImplemented
+        if self._data == 0.0:
+            raise ZeroDivisionError("Value division by zero")
+        if type(self) is Value:
+            return _binary(MUL, _binary(POW, self, -1), other)
+        return other * self**-1
+
+    def __repr__(self):
+        return f"Value(data={self._data}, grad={self._grad})"
+
+    def __reduce__(self):
+        # data, grad and attributes survive copy and pickle; graph links do not
+        state = {name: value for name, value in (_attrs(self) or {}).items() if name not in _LINKS}
+        return (_rebuild, (type(self), self._data, self._grad), state or None)
+
+
+def _rebuild(cls, data, grad):
+    v = cls.__new__(cls)
+    Value.__init__(v, data)
+    v.grad = grad
+    return v
+
+
+cdef extern from "Python.h":
+    dict PyObject_GenericGetDict(object, void*)
+
+
+cdef inline dict _attrs(Value v):
+    """The node's __dict__, or None before its first attribute."""
+    cdef PyObject* attrs = mgf_attributes(v)
+    return None if attrs == NULL else <dict>attrs
+
+
+cdef inline bint _is_no_label(object label):
+    return type(label) is str and len(<str>label) == 0
+
+
+cdef tuple _children_of(object children):
+    """Children given by hand, as a tuple of Values: a number becomes a leaf, as micrograd's ops do."""
+    cdef list out = []
+    cdef double k
+    for child in children:
+        if isinstance(child, Value):
+            out.append(child)
+        elif _constant(child, &k) is not None:
+            out.append(Value(k))
+        else:
+            _refuse_other_engine(child)
+            raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
+    return tuple(out)
+
+
+@cython.final
+cdef class _LocalBackward:
+    """A built-in node's _backward: its op's local derivative, whatever the node runs now."""
+
+    cdef readonly Value node
+
+    def __cinit__(self, Value node):
+        self.node = node
+
+    def __call__(self):
+        _local_backward(self.node)
+
+    def __eq__(self, other):
+        return type(other) is _LocalBackward and (<_LocalBackward>other).node is self.node
+
+    def __hash__(self):
+        return hash((_LocalBackward, id(self.node)))
+
+    def __repr__(self):
+        return f"<local derivative of {self.node._op!r} node {self.node!r}>"
+
+
+# -- the stamp -------------------------------------------------------------------------
+
+cdef inline int _opcode(Value v) noexcept:
+    return <int>(v._stamp & OPCODE_MASK)
+
+
+cdef inline Value _node(int op, Value a, object b, uint64_t flags):
+    """A new node of op ``op`` (its value still to be computed): no constructor call, no closure."""
+    cdef Value out = Value.__new__(Value)  # Cython's tp_new, called directly
+    mgf_no_dict_yet(out)
+    out._stamp = <uint64_t>op | flags
+    out._a = a
+    out._b = b
+    return out
+
+
+# -- memory ------------------------------------------------------------------------------
+# A node's __dict__ is made when its first attribute is set, not with the node: the
+# type's dict offset points at ``_attributes``, which starts NULL. (Cython's own
+# ``cdef dict __dict__`` would make an empty dict for every node: 64 more bytes and
+# two allocations.)
+#
+# Every node is tracked by the garbage collector, as any Python object that refers
+# to others: a reference cycle through a node, whatever it runs through, is
+# collected. A graph never is a cycle by itself, so it is freed by reference
+# counting the moment its last reference goes.
+#
+# A node's memory comes from a free list of released nodes when it can. A training
+# loop frees one step's graph and builds the next, node for node: the free list hands
+# the memory back with neither the allocator nor the collector's allocation count
+# (which would start a collection every 700 nodes). The list is bounded; a node on
+# it is linked through its first field, and zeroed when it is handed out again.
+
+cdef extern from "Python.h":
+    ctypedef struct _TypeSlots "PyTypeObject":
+        Py_ssize_t tp_basicsize
+        Py_ssize_t tp_weaklistoffset
+        PyObject* (*tp_alloc)(_TypeSlots*, Py_ssize_t) noexcept
+        void (*tp_free)(void*) noexcept
+    PyObject* _PyObject_GC_New(_TypeSlots*)
+    void PyObject_GC_Del(void*)
+    void PyObject_GC_Track(void*)
+    PyObject* PyObject_Init(PyObject*, _TypeSlots*)
+    _TypeSlots* Py_TYPE(PyObject*)
+
+cdef extern from *:
+    """
+    /* At most 5 MiB of released nodes kept for reuse. The sanitizer build sets it to 0
+       (tests/sanitize/run.sh), so that every freed node goes back to the allocator,
+       where a use after free is seen. */
+    #ifndef MICROGRAD_FAST_FREE_NODES_MAX
+    #define MICROGRAD_FAST_FREE_NODES_MAX (1 << 16)
+    #endif
+
+    /* Let Python code attach methods to Value (Value.tanh = tanh), as to micrograd's
+       class. A static type is immutable from Python 3.10 on; before, it cannot be. */
+    static void mgf_allow_class_attributes(PyObject *cls) {
+        PyTypeObject *type = (PyTypeObject *)cls;
+    #ifdef Py_TPFLAGS_IMMUTABLETYPE
+        type->tp_flags &= ~Py_TPFLAGS_IMMUTABLETYPE;
+        PyType_Modified(type);
+    #endif
+    }
+
+    /* The instance dict lives in the field at `offset`, NULL until it is needed: the
+       generic attribute machinery makes it there, vars() and copy reach it through a
+       __dict__ descriptor; Cython's own code visits and releases it. */
+    static Py_ssize_t mgf_dict_offset;
+    static newfunc mgf_new_fields;
+
+    static inline PyObject *mgf_attributes(PyObject *o) {
+        return *(PyObject **)((char *)o + mgf_dict_offset);
+    }
+
+    static inline void mgf_no_dict_yet(PyObject *o) {
+        Py_CLEAR(*(PyObject **)((char *)o + mgf_dict_offset));  /* tp_new set it to None */
+    }
+
+    static PyObject *mgf_new(PyTypeObject *type, PyObject *args, PyObject *kwargs) {
+        PyObject *o = mgf_new_fields(type, args, kwargs);
+        if (o != NULL) mgf_no_dict_yet(o);
+        return o;
+    }
+
+    static PyGetSetDef mgf_dict_getset[] = {
+        {"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict, NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL}};
+
+    static int mgf_give_instances_a_dict(PyObject *cls, Py_ssize_t offset) {
+        PyTypeObject *type = (PyTypeObject *)cls;
+        PyObject *descr = PyDescr_NewGetSet(type, mgf_dict_getset);
+        int error;
+        if (descr == NULL) return -1;
+        error = PyDict_SetItemString(type->tp_dict, "__dict__", descr);
+        Py_DECREF(descr);
+        if (error) return -1;
+        mgf_dict_offset = offset;
+        type->tp_dictoffset = offset;
+        mgf_new_fields = type->tp_new;
+        type->tp_new = mgf_new;
+        PyType_Modified(type);
+        return 0;
+    }
+    """
+    const Py_ssize_t FREE_NODES_MAX "MICROGRAD_FAST_FREE_NODES_MAX"
+    void mgf_allow_class_attributes(object)
+    int mgf_give_instances_a_dict(object, Py_ssize_t) except -1
+    PyObject* mgf_attributes(object)
+    void mgf_no_dict_yet(object)
+
+cdef PyObject* _free_nodes = NULL
+cdef Py_ssize_t _free_count = 0
+
+
+cdef PyObject* _allocate(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
+    """Value's tp_alloc: a zeroed, tracked node, from the free list when it has one."""
+    global _free_nodes, _free_count
+    cdef PyObject* o = _free_nodes
+    if o != NULL and cls == <_TypeSlots*>Value:
+        _free_nodes = (<PyObject**>(<char*>o + sizeof(PyObject)))[0]
+        _free_count -= 1
+        PyObject_Init(o, cls)  # a reference count of one again
+    else:
+        o = _PyObject_GC_New(cls)
+        if o == NULL:
+            return NULL
+    memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
+    PyObject_GC_Track(o)  # its fields are NULL until tp_new sets them: the collector skips NULL
+    return o
+
+
+cdef void _release(void* memory) noexcept:
+    """Value's tp_free: keep the node's memory on the free list, or give it back.
+
+    The node's tp_dealloc has untracked it and dropped its references already.
+    """
+    global _free_nodes, _free_count
+    cdef PyObject* o = <PyObject*>memory
+    if _free_count < FREE_NODES_MAX and Py_TYPE(o) == <_TypeSlots*>Value:
+        (<PyObject**>(<char*>o + sizeof(PyObject)))[0] = _free_nodes
+        _free_nodes = o
+        _free_count += 1
+    else:
+        PyObject_GC_Del(memory)
+
+
+cdef Py_ssize_t _dict_offset() except -1:
+    """Where _attributes is: declared last before __weakref__, whose offset the type knows."""
+    cdef Value probe = Value.__new__(Value)
+    cdef Py_ssize_t offset = (<_TypeSlots*>Value).tp_weaklistoffset - sizeof(PyObject*)
+    marker = object()
+    probe._attributes = marker
+    if (<PyObject**>(<char*><PyObject*>probe + offset))[0] != <PyObject*>marker:
+        raise ImportError("micrograd_fast._engine: the node's __dict__ field is not where expected")
+    return offset
+
+
+mgf_give_instances_a_dict(Value, _dict_offset())
+(<_TypeSlots*>Value).tp_alloc = _allocate
+(<_TypeSlots*>Value).tp_free = _release
+mgf_allow_class_attributes(Value)

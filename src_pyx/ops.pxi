@@ -1,0 +1,388 @@
+# -- the ops -----------------------------------------------------------------------------
+# One block per row of micrograd_fast/ops.py, in the table's order: the opcode, the
+# forward value (what the operator and a replayed Graph compute), the local derivative
+# (the chain rule at the node, given its grad ``g``), and the line that puts both in
+# the dispatch tables. The operands' gradients get the same arithmetic, in the same
+# order, as in pure.py's block of the same name.
+#
+# Operands: ``out._a`` is the first (a Value); ``_second(out)`` reads the second, a
+# Value's data or the number kept in the node (the K bit). A dot node keeps its
+# operands in the tuple ``out._b``: bias, w0, x0, w1, x1, ...
+
+ctypedef int (*_Forward)(Value) except -1
+ctypedef int (*_Backward)(Value, double) except -1
+
+cdef enum:
+    MAX_OPS = OPCODE_MASK + 1
+
+cdef _Forward _FORWARD[MAX_OPS]
+cdef _Backward _BACKWARD[MAX_OPS]
+cdef tuple _OP_TEXT = ('',) + tuple(op.text for op in OPS)  # by opcode; a leaf shows ''
+
+
+cdef int _opcode_of(str name) except -1:
+    """The opcode of the table's row ``name``: its position, counted from 1 (0 is a leaf)."""
+    for i, op in enumerate(OPS):
+        if op.name == name:
+            return i + 1
+    raise ImportError(f"micrograd_fast._engine has a block for {name!r}, which ops.py lacks")
+
+
+cdef int _no_forward(Value out) except -1:
+    raise SystemError(f"micrograd_fast._engine: opcode {_opcode(out)} has no forward block")
+
+
+cdef int _no_backward(Value out, double g) except -1:
+    raise SystemError(f"micrograd_fast._engine: opcode {_opcode(out)} has no backward block")
+
+
+cdef int _leaf_forward(Value out) except -1:
+    return 0  # a leaf keeps the value it was given
+
+
+cdef int _leaf_chain_rule(Value out, double g) except -1:
+    return 0  # nothing below a leaf
+
+
+for _i in range(MAX_OPS):
+    _FORWARD[_i], _BACKWARD[_i] = _no_forward, _no_backward
+_FORWARD[LEAF], _BACKWARD[LEAF] = _leaf_forward, _leaf_chain_rule
+
+
+cdef void _define(int op, _Forward forward, _Backward backward) noexcept:
+    _FORWARD[op] = forward
+    _BACKWARD[op] = backward
+
+
+cdef inline double _k(object c) noexcept:
+    """The value of a number kept in a node: an exact float or int (see _constant).
+
+    It cannot fail: an int beyond a float was refused when the node was made.
+    """
+    if PyFloat_CheckExact(c):
+        return PyFloat_AS_DOUBLE(c)
+    return PyLong_AsDouble(c)
+
+
+cdef inline double _second(Value out) noexcept:
+    """The second operand's value: the number kept in the node, or the Value's data."""
+    if out._stamp & K:
+        return _k(out._b)
+    return (<Value>out._b)._data
+
+
+cdef object _binary(int op, Value a, object other):
+    """``a <op> other`` as a new node: ``other`` a Value or a number, else NotImplemented."""
+    cdef double k
+    cdef Value out
+    if PyFloat_CheckExact(other):  # the common number first: kept as it is
+        out = _node(op, a, other, K)
+    elif isinstance(other, Value):
+        out = _node(op, a, other, 0)
+    else:
+        c = _constant(other, &k)
+        if c is None:
+            _refuse_other_engine(other)
+            return NotImplemented
+        out = _node(op, a, c, K)
+    _FORWARD[op](out)  # a domain error drops the new node; the operands are untouched
+    return out
+
+
+cdef Value _unary(int op, Value a):
+    cdef Value out = _node(op, a, None, 0)
+    _FORWARD[op](out)
+    return out
+
+
+# + -------------------------------------------------------------------------------------
+cdef int ADD = _opcode_of("__add__")
+
+cdef int _add_forward(Value out) except -1:
+    out._data = out._a._data + _second(out)
+    return 0
+
+cdef int _add_backward(Value out, double g) except -1:
+    out._a._grad += g
+    if not out._stamp & K:
+        (<Value>out._b)._grad += g
+    return 0
+
+_define(ADD, _add_forward, _add_backward)
+
+
+# * -------------------------------------------------------------------------------------
+cdef int MUL = _opcode_of("__mul__")
+
+cdef int _mul_forward(Value out) except -1:
+    out._data = out._a._data * _second(out)
+    return 0
+
+cdef int _mul_backward(Value out, double g) except -1:
+    cdef Value a = out._a, b
+    if out._stamp & K:
+        a._grad += _k(out._b) * g
+    else:
+        b = <Value>out._b
+        a._grad += b._data * g
+        b._grad += a._data * g
+    return 0
+
+_define(MUL, _mul_forward, _mul_backward)
+
+
+# ** ------------------------------------------------------------------------------------
+# a ** b for a number b (x**2) or a Value b; a negative base has a real power only for
+# an integer exponent.
+cdef int POW = _opcode_of("__pow__")
+
+cdef int _pow_forward(Value out) except -1:
+    out._data = _pow(out._a._data, _second(out))
+    return 0
+
+cdef int _pow_backward(Value out, double g) except -1:
+    cdef Value a = out._a
+    cdef double x = a._data, k = _second(out)
+    if x == 0.0 and k < 1.0:
+        raise ZeroDivisionError(f"x ** {k!r} has no finite gradient at x = {x!r}: "
+                                f"its derivative {k!r} * x ** {k - 1.0!r} divides by zero there")
+    a._grad += (k * _pow(x, k - 1.0)) * g
+    # d/db a**b = a**b * log(a), as in PyTorch: 0 at a == 0, NaN for a negative a (complex)
+    if not out._stamp & K and x != 0.0:
+        (<Value>out._b)._grad += (out._data * (log(x) if x > 0.0 else NAN)) * g
+    return 0
+
+_define(POW, _pow_forward, _pow_backward)
+
+
+# relu ----------------------------------------------------------------------------------
+cdef int RELU = _opcode_of("relu")
+
+cdef int _relu_forward(Value out) except -1:
+    cdef double x = out._a._data
+    out._data = 0.0 if x < 0 else x
+    return 0
+
+cdef int _relu_backward(Value out, double g) except -1:
+    out._a._grad += (out._data > 0) * g
+    return 0
+
+_define(RELU, _relu_forward, _relu_backward)
+
+
+# tanh ----------------------------------------------------------------------------------
+cdef int TANH = _opcode_of("tanh")
+
+cdef int _tanh_forward(Value out) except -1:
+    out._data = tanh(out._a._data)
+    return 0
+
+cdef int _tanh_backward(Value out, double g) except -1:
+    cdef double t = out._data
+    out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
+    return 0
+
+_define(TANH, _tanh_forward, _tanh_backward)
+
+
+# exp -----------------------------------------------------------------------------------
+cdef int EXP = _opcode_of("exp")
+
+cdef int _exp_forward(Value out) except -1:
+    out._data = _exp(out._a._data)
+    return 0
+
+cdef int _exp_backward(Value out, double g) except -1:
+    out._a._grad += out._data * g
+    return 0
+
+_define(EXP, _exp_forward, _exp_backward)
+
+
+# log -----------------------------------------------------------------------------------
+cdef int LOG = _opcode_of("log")
+
+cdef int _log_forward(Value out) except -1:
+    out._data = _log(out._a._data)
+    return 0
+
+cdef int _log_backward(Value out, double g) except -1:
+    cdef double x = out._a._data
+    if x == 0.0:  # its data was set to 0 after the node was made
+        raise ZeroDivisionError("float division by zero")
+    out._a._grad += (1.0 / x) * g
+    return 0
+
+_define(LOG, _log_forward, _log_backward)
+
+
+# sigmoid -------------------------------------------------------------------------------
+cdef int SIGMOID = _opcode_of("sigmoid")
+
+cdef int _sigmoid_forward(Value out) except -1:
+    cdef double x = out._a._data, e
+    if x >= 0.0:
+        out._data = 1.0 / (1.0 + exp(-x))
+    else:
+        e = exp(x)  # the same function, written so that exp cannot overflow
+        out._data = e / (1.0 + e)
+    return 0
+
+cdef int _sigmoid_backward(Value out, double g) except -1:
+    cdef double s = out._data
+    out._a._grad += (s * (1.0 - s)) * g
+    return 0
+
+_define(SIGMOID, _sigmoid_forward, _sigmoid_backward)
+
+
+# dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum ------------------
+cdef int DOT = _opcode_of("dot")
+
+cdef Value _dot(object ws, object xs, object bias):
+    cdef Py_ssize_t n, i
+    if type(ws) is not list and type(ws) is not tuple:
+        ws = tuple(ws)
+    if type(xs) is not list and type(xs) is not tuple:
+        xs = tuple(xs)
+    n = len(ws)
+    if n != len(xs):
+        raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(xs)}")
+    b = _dot_operand(bias)
+    # A list is read in place only when reading it runs no Python code (Values, floats
+    # and ints); otherwise each sequence is read once, first, so that a number's
+    # __float__ cannot change what is being read.
+    if type(ws) is list or type(xs) is list:
+        for i in range(n):
+            if not (_plain(<object>PySequence_Fast_GET_ITEM(ws, i)) and
+                    _plain(<object>PySequence_Fast_GET_ITEM(xs, i))):
+                ws, xs = tuple(ws), tuple(xs)
+                break
+    cdef tuple operands = PyTuple_New(2 * n + 1)  # bias, w0, x0, w1, x1, ...
+    PyObject_GC_UnTrack(operands)  # not seen by Python code until it is filled
+    _fill(operands, 0, b)
+    for i in range(n):
+        _fill(operands, 2 * i + 1, _dot_operand(<object>PySequence_Fast_GET_ITEM(ws, i)))
+        _fill(operands, 2 * i + 2, _dot_operand(<object>PySequence_Fast_GET_ITEM(xs, i)))
+    PyObject_GC_Track(<PyObject*>operands)
+    cdef Value out = _node(DOT, None, operands, 0)
+    _dot_forward(out)
+    return out
+
+cdef inline bint _plain(object x) noexcept:
+    """A Value, float or int: nothing of the user's runs when it is read."""
+    return type(x) is Value or PyFloat_CheckExact(x) or PyLong_CheckExact(x)
+
+cdef inline void _fill(tuple operands, Py_ssize_t i, object x) noexcept:
+    Py_INCREF(x)
+    PyTuple_SET_ITEM(operands, i, x)
+
+cdef object _dot_operand(object x):
+    cdef double k
+    if isinstance(x, Value):
+        return x
+    c = _constant(x, &k)
+    if c is None:
+        _refuse_other_engine(x)
+        raise TypeError(f"Value.dot operands must be Values or real numbers, not {type(x).__name__!r}")
+    return c
+
+cdef inline double _operand(PyObject* x) noexcept:
+    """A dot operand's value (borrowed: the node's tuple holds it)."""
+    if PyObject_TypeCheck(<object>x, Value):
+        return (<Value>x)._data
+    return _k(<object>x)
+
+cdef int _dot_forward(Value out) except -1:
+    # left to right, as sum(w*x for ..., bias) adds in micrograd's Neuron
+    cdef tuple ops = <tuple>out._b
+    cdef double total = _operand(PyTuple_GET_ITEM(ops, 0))
+    cdef Py_ssize_t i
+    for i in range(1, len(ops), 2):
+        total = total + _operand(PyTuple_GET_ITEM(ops, i)) * _operand(PyTuple_GET_ITEM(ops, i + 1))
+    out._data = total
+    return 0
+
+cdef int _dot_backward(Value out, double g) except -1:
+    # as the unfused graph does: the last product first, each w before its x, the bias last
+    cdef tuple ops = <tuple>out._b
+    cdef PyObject* w
+    cdef PyObject* x
+    cdef double w_data, x_data
+    cdef Py_ssize_t i
+    for i in range(len(ops) - 2, 0, -2):
+        w = PyTuple_GET_ITEM(ops, i)
+        x = PyTuple_GET_ITEM(ops, i + 1)
+        w_data = _operand(w)  # both read before either grad changes: the same numbers when w is x
+        x_data = _operand(x)
+        if PyObject_TypeCheck(<object>w, Value):
+            (<Value>w)._grad += x_data * g
+        if PyObject_TypeCheck(<object>x, Value):
+            (<Value>x)._grad += w_data * g
+    w = PyTuple_GET_ITEM(ops, 0)
+    if PyObject_TypeCheck(<object>w, Value):
+        (<Value>w)._grad += g
+    return 0
+
+_define(DOT, _dot_forward, _dot_backward)
+
+
+# -- every row has its block ---------------------------------------------------------------
+
+for _i in range(1, len(OPS) + 1):
+    if _FORWARD[_i] == _no_forward or _BACKWARD[_i] == _no_backward:
+        raise ImportError(f"micrograd_fast._engine has no block for {OPS[_i - 1].name!r} "
+                          "of micrograd_fast/ops.py")
+
+
+# -- reading a built-in node -----------------------------------------------------------------
+
+cdef str _op_text(Value v):
+    cdef int op = _opcode(v)
+    if op == POW and v._stamp & K:
+        return f'**{v._b}'  # micrograd's '**2': the number exponent is part of the op
+    return _OP_TEXT[op]
+
+
+cdef int _local_backward(Value v) except -1:
+    """The node's op's local derivative: what the walk runs, and a built-in node's _backward()."""
+    return _BACKWARD[_opcode(v)](v, v._grad)
+
+
+cdef list _operand_nodes(Value v):
+    """A built-in node's operands, as micrograd's _prev holds them.
+
+    micrograd wraps a number operand of + and * (and of its Neuron's sum) in a leaf
+    Value, whose gradient the walk fills in. Shown here for the first time, the number
+    becomes that leaf: kept in the node from now on, so every later read gives the same
+    object, with the gradient it would have now (the op's local derivative at the
+    number, times the node's grad). A ``**`` exponent is part of the op, as in micrograd.
+    """
+    cdef int op = _opcode(v)
+    cdef list grads = []
+    if op == LEAF:
+        return []
+    if op == DOT:
+        if any(not isinstance(x, Value) for x in <tuple>v._b):
+            grads = [(x, (<Value>x)._grad) for x in <tuple>v._b if isinstance(x, Value)]
+            v._b = tuple(x if isinstance(x, Value) else Value(x) for x in <tuple>v._b)
+            _give_constants_their_grads(v, grads)
+        return [x for x in <tuple>v._b]
+    if v._stamp & K and op != POW:
+        grads = [(v._a, v._a._grad)]
+        v._b = Value(v._b)
+        v._stamp &= ~(<uint64_t>K)
+        _give_constants_their_grads(v, grads)
+    if v._stamp & K or v._b is None:
+        return [v._a]
+    return [v._a, v._b]
+
+
+cdef int _give_constants_their_grads(Value v, list grads) except -1:
+    """Run the op's local derivative once, then put back the grads of the nodes that were Values already."""
+    try:
+        _local_backward(v)
+    finally:
+        for node, grad in reversed(grads):
+            (<Value>node)._grad = grad
+    return 0

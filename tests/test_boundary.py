@@ -1,0 +1,500 @@
+"""The engine's boundary: user code and user hands cannot break it.
+
+User code that runs in the middle of an operation (a number's ``__float__`` or
+``__index__``, a ``__del__``, a weakref callback, a ``_backward``) may change
+anything it can reach; a gradient hook wraps a node's ``_backward``; a reference
+cycle may run through any attribute; a huge walk must not leave its scratch
+memory behind; and nothing inside the engine may be reachable and mutable from
+Python. A mistake here crashes the interpreter, so every program that could
+crash runs in a child process (``run_on``): the test fails, the run goes on.
+Where micrograd defines the outcome, the program also runs on micrograd (whose
+Value has the same ``_backward`` and ``_prev``) and must print the same.
+"""
+
+import gc
+import weakref
+
+import pytest
+
+from helpers import run_python
+
+
+def run_on(module, program):
+    """Run ``program`` with ``V`` bound to ``module``'s Value (and ``E`` to the module) in a
+    child process; return what it printed. A crash or an exception fails the test."""
+    code = f"import {module} as E\nV = E.Value\n{SHOW}\n{program}"
+    done = run_python(code, timeout=600)
+    assert done.returncode == 0, f"{module}: exit {done.returncode}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+SHOW = """
+def show(*numbers):  # micrograd's grads start as the int 0: print every number as a float
+    print(*(float(n) for n in numbers))
+"""
+MICROGRAD = "micrograd.engine"  # Karpathy's micrograd 0.1.0: + * ** relu, no label
+
+
+# -- user code run in the middle of Value.dot ---------------------------------------------
+
+DOT_WITH_A_NUMBER_THAT_CLEARS = """
+class Clears:
+    '''A number whose conversion empties the operand lists.'''
+    def {method}(self):
+        {mutation}
+        return {value}
+
+ws = [V(1.0), Clears(), V(3.0)]
+xs = [V(4.0), V(5.0), V(6.0)]
+w0, w2 = ws[0], ws[2]
+x0, x1, x2 = xs
+out = V.dot(ws, xs, 0.5)
+out.backward()
+show(out.data, w0.grad, w2.grad, x0.grad, x1.grad, x2.grad)
+"""
+
+
+@pytest.mark.parametrize("mutation", ["ws.clear(); xs.clear()", "del xs[1:]; ws.pop()",
+                                      "xs.append(V(100.0)); ws.insert(0, 7.0)"])
+@pytest.mark.parametrize("method, value", [("__float__", "2.0"), ("__index__", "2")])
+def test_dot_reads_its_operands_as_they_were_when_called(engine, method, value, mutation):
+    """0.5 + 1*4 + 2*5 + 3*6, whatever the number's conversion does to the lists."""
+    program = DOT_WITH_A_NUMBER_THAT_CLEARS.format(method=method, value=value, mutation=mutation)
+    assert run_on(engine.__name__, program).split() == ["32.5", "4.0", "6.0", "1.0", "2.0", "3.0"]
+
+
+def test_dot_reads_each_sequence_once_and_first(engine):
+    """Any iterable: each is iterated once, before any operand is converted."""
+    events = []
+
+    class Seq:
+        def __init__(self, name, items):
+            self.name, self.items = name, items
+
+        def __iter__(self):
+            events.append(f"iter {self.name}")
+            return iter(self.items)
+
+    class Number:
+        def __float__(self):
+            events.append("float")
+            return 2.0
+
+    x = engine.Value(3.0)
+    out = engine.Value.dot(Seq("ws", [Number(), 1.0]), Seq("xs", [x, Number()]), 0.0)
+    assert out.data == 8.0
+    assert events[:2] == ["iter ws", "iter xs"] and events.count("iter ws") == 1
+    assert events.count("iter xs") == 1 and events.count("float") == 2
+
+
+DOT_WHOSE_OPERAND_DIES = """
+import weakref
+class Number:
+    def __float__(self):
+        return 2.0
+{extra}
+def numbers():  # each number's last reference is the engine's
+    yield 1.0
+    yield {make}
+
+xs = [V(4.0), V(5.0)]
+x0, x1 = xs
+out = V.dot(numbers(), xs, 0.5)
+out.backward()
+show(out.data, x0.grad, x1.grad)
+"""
+
+
+@pytest.mark.parametrize("how", ["__del__", "weakref callback"])
+def test_dot_survives_an_operand_that_runs_code_when_dropped(engine, how):
+    if how == "__del__":
+        extra = "    def __del__(self):\n        xs.clear()\n"
+        make = "Number()"
+    else:
+        extra = "keep = []\n"
+        make = "keep.append(weakref.ref(n := Number(), lambda r: xs.clear())) or n"
+    program = DOT_WHOSE_OPERAND_DIES.format(extra=extra, make=make)
+    assert run_on(engine.__name__, program).split() == ["14.5", "1.0", "2.0"]
+
+
+# -- user code run in the middle of backward() ---------------------------------------------
+# Only + * relu, so that micrograd runs the same program: its topological order is
+# built first, with strong references, and each node's _backward is looked up when
+# its turn comes.
+
+BACKWARD_PROGRAMS = {
+    # a user node's _backward makes a node above it a leaf again, dropping the last
+    # reference to the nodes below that one, which the walk has still to visit
+    "drops_the_rest_of_the_graph": """
+x = V(3.0)
+y = (x * 2 + 1).relu()
+z = V(7.0, (y,), 'user')
+def _backward():
+    y.__init__(0.0)
+z._backward = _backward
+z.backward()
+show(x.grad, y.grad, z.grad)
+""",
+    # the same, through a hand-set _prev that was the only holder of the children
+    "empties_a_prev": """
+x = V(3.0)
+mid = V(5.0, (x * 2,), 'user')
+mid._prev = {x * 3}
+z = mid * mid
+def _backward():
+    mid._prev = set()
+    mid.grad += 1.0
+m2 = V(1.0, (z,), 'user')
+m2._backward = _backward
+m2.backward()
+show(x.grad, mid.grad, z.grad)
+""",
+    # a _backward that gives nodes still to come (and one already done) another _backward
+    "reassigns_other_backwards": """
+x = V(3.0)
+a = x * 2
+b = a + 1
+c = b * b
+ran = []
+def late():
+    ran.append('late')
+    a.grad += 100.0
+def _backward():
+    b._backward = late
+    c._backward = lambda: ran.append('c, replaced')
+    x.grad += 1000.0
+root = V(0.0, (c,), 'user')
+root._backward = _backward
+root.backward()
+show(x.grad, a.grad, b.grad)
+print(ran)
+""",
+    # a _backward that reassigns its own _backward: the new one runs on the next backward
+    "reassigns_its_own_backward": """
+x = V(3.0)
+y = x * 4
+ran = []
+first = y._backward
+def swap():
+    ran.append('swap')
+    first()
+    y._backward = lambda: ran.append('second')
+y._backward = swap
+y.backward()
+y.backward()
+show(x.grad)
+print(ran)
+""",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BACKWARD_PROGRAMS))
+def test_user_code_during_backward_as_micrograd(engine, name):
+    program = BACKWARD_PROGRAMS[name]
+    assert run_on(engine.__name__, program) == run_on(MICROGRAD, program)
+
+
+BACKWARD_CLEARS_DICTS = """
+x = V(3.0)
+y = x * 2
+y.label = 'y'
+y.note = [1]
+u = V(4.0, (y,), 'u')
+u._backward = lambda: setattr(y, 'grad', y.grad + u.grad)
+w = V(1.0, (u, y), 'w')
+def _backward():
+    for node in (u, y):
+        vars(node).clear()  # whatever the engine keeps there is the user's to drop
+    u.grad += 1.0
+w._backward = _backward
+try:
+    w.backward()
+    print('ok', x.grad, y.grad, u.grad)
+except Exception as e:
+    print(type(e).__name__, str(e).replace(E.__name__ + '.', ''))
+print(sorted(vars(u)), sorted(vars(y)))
+"""
+
+
+def test_a_backward_that_clears_other_nodes_dicts(engine_pair):
+    """No crash, and both engines do the same (micrograd keeps data and grad there too,
+    so it has nothing to compare with)."""
+    compiled, pure = (run_on(e.__name__, BACKWARD_CLEARS_DICTS) for e in engine_pair)
+    assert compiled == pure
+
+
+# -- _backward saved and restored: a gradient hook -----------------------------------------
+
+HOOKS = """
+x = V(3.0)
+w = V(-2.0)
+y = x * w + x
+z = (y * y).relu()
+{hook}
+z.backward()
+z.backward()
+show(x.grad, w.grad, y.grad, z.grad)
+print(calls)
+"""
+
+HOOK_CASES = {
+    "none": "calls = []",
+    "restored": "calls = []\nold = y._backward\ny._backward = old",
+    "restored_twice": "calls = []\nfor n in (y, z, y):\n    n._backward = n._backward",
+    "wrapped": """calls = []
+old = y._backward
+def hook():
+    old()
+    calls.append('y')
+y._backward = hook""",
+    "wrapped_in_a_chain": """calls = []
+for i in range(50):
+    def hook(old=y._backward, i=i):
+        old()
+        calls.append(i)
+    y._backward = hook""",
+    "wrapped_everywhere": """calls = []
+for n in (x, w, y, z):
+    def hook(old=n._backward, n=n):
+        old()
+        calls.append(n.data if n._prev else 'leaf')  # micrograd's set: leaves in any order
+    n._backward = hook""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOOK_CASES))
+def test_gradient_hooks_as_micrograd(engine, case):
+    """A node's own _backward, read and assigned back or wrapped, runs once per backward()."""
+    program = HOOKS.format(hook=HOOK_CASES[case])
+    out = run_on(engine.__name__, program)
+    assert out == run_on(MICROGRAD, program)
+    unhooked = run_on(engine.__name__, HOOKS.format(hook=HOOK_CASES["none"]))
+    assert out.split("\n")[0] == unhooked.split("\n")[0]
+
+
+SWAPPED = """
+x = V(3.0)
+y = x * x
+z = (y + 1).relu()
+oy, oz = y._backward, z._backward
+y._backward = oz  # each node runs the other's local derivative
+z._backward = oy
+{more}
+z.backward()
+show(x.grad, y.grad, z.grad)
+"""
+
+
+@pytest.mark.parametrize("more", ["", "y._backward, z._backward = z._backward, y._backward",
+                                  "x._backward = y._backward\ny._backward = x._backward"])
+def test_backwards_swapped_between_nodes_as_micrograd(engine, more):
+    """Never a recursion in C: the closures micrograd would have, run where they are put."""
+    program = SWAPPED.format(more=more)
+    assert run_on(engine.__name__, program) == run_on(MICROGRAD, program)
+
+
+def test_hooks_agree_with_tanh_and_dot(engine_pair):
+    """Ops micrograd lacks: the hooked graph's grads equal the unhooked one's, on both."""
+    program = """
+x = V(0.5)
+y = V.dot([x, 2.0], [x.tanh(), x.exp()], x.sigmoid()).log()
+{hook}
+y.backward()
+print(x.grad.hex(), calls)
+"""
+    hook = """calls = []
+for n in (y, y):
+    def wrapped(old=n._backward):
+        old()
+        calls.append(1)
+    n._backward = wrapped"""
+    outs = [run_on(e.__name__, program.format(hook=h)) for e in engine_pair
+            for h in ("calls = [1, 1]", hook)]
+    assert len(set(outs)) == 1, outs
+
+
+# -- every reference cycle through a node is collected -----------------------------------
+
+def _cycle_through_label_list(V):
+    v = V(1.0) * 2
+    v.label = [v]
+    return [v]
+
+
+def _cycle_through_label_dict(V):
+    v = V(1.0) + 2
+    v.label = {"me": v}
+    return [v]
+
+
+def _cycle_through_a_label_filled_later(V):
+    v = V(1.0).relu()
+    label = {}
+    v.label = label
+    label["me"] = v
+    return [v]
+
+
+def _cycle_through_op(V):
+    v = V(1.0) * 3
+    v._op = [v]
+    return [v]
+
+
+def _cycle_through_an_attribute_of_a_leaf(V):
+    v = V(1.0)
+    v.anything = {"me": v}
+    return [v]
+
+
+def _cycle_through_an_attribute_of_a_dot(V):
+    v = V.dot([V(1.0)], [2.0])
+    v.anything = [v]
+    return [v]
+
+
+def _cycle_through_a_backward_closure(V):
+    x = V(1.0)
+    y = x * 2
+
+    def _backward():
+        x.grad += 2 * y.grad  # holds y; y holds it
+    y._backward = _backward
+    y.backward()
+    return [x, y]
+
+
+def _cycle_through_prev_set_by_hand(V):
+    a, b = V(1.0), V(2.0)
+    a._prev = {b}
+    b._prev = {a}
+    return [a, b]
+
+
+def _cycle_through_a_container_attached_after(V):
+    x = V(1.0)
+    y = x * 2  # built on x first
+    x.history = [y]
+    return [x, y]
+
+
+def _cycle_through_a_container_attached_after_deeper(V):
+    x = V(1.0)
+    z = (x * 2).relu()
+    x.h = [z]
+    return [x, z]
+
+
+CYCLES = {f.__name__[len("_cycle_through_"):]: f for f in [
+    _cycle_through_label_list, _cycle_through_label_dict, _cycle_through_a_label_filled_later,
+    _cycle_through_op, _cycle_through_an_attribute_of_a_leaf, _cycle_through_an_attribute_of_a_dot,
+    _cycle_through_a_backward_closure, _cycle_through_prev_set_by_hand,
+    _cycle_through_a_container_attached_after, _cycle_through_a_container_attached_after_deeper]}
+
+
+@pytest.mark.parametrize("make", sorted(CYCLES))
+def test_every_cycle_through_a_node_is_collected(engine, make):
+    nodes = CYCLES[make](engine.Value)
+    refs = [weakref.ref(v) for v in nodes]
+    del nodes
+    gc.collect()
+    assert [r() for r in refs] == [None] * len(refs)
+
+
+# -- scratch memory after a huge walk ------------------------------------------------------
+
+SCRATCH = """
+import gc, tracemalloc
+x = V(0.5)
+y = x
+for _ in range(10**6):
+    y = y + 1.0
+tracemalloc.start()  # before the walk: its scratch memory is counted, the graph's is not
+y.backward()
+assert x.grad == 1.0
+del x, y
+gc.collect()
+print(tracemalloc.get_traced_memory()[0])
+"""
+
+
+def test_scratch_memory_is_returned_after_a_huge_walk(engine, figures):
+    held = int(run_on(engine.__name__, SCRATCH))
+    figures.add(f"held after a 10**6-node walk, {engine.__name__}", f"{held} bytes")
+    assert held < 2**20
+
+
+# -- nothing inside the engine can be reached and mutated ---------------------------------
+
+MUTABLE = (list, dict, set, bytearray)
+
+
+def _mutable_internals(roots, allowed):
+    """Every list, dict, set or bytearray reachable from ``roots`` through
+    gc.get_referents that is neither a node's own vars() nor in ``allowed`` (objects the
+    user put there, not looked into). Types and modules are not followed."""
+    import sys
+    modules = [m for m in list(sys.modules.values()) if m is not None]
+    outside = {id(vars(m)) for m in modules if hasattr(m, "__dict__")}
+    allowed_ids = {id(a) for a in allowed}
+    seen, found, todo = set(), [], list(roots)
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or id(obj) in allowed_ids or id(obj) in outside:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, type) or type(obj).__name__ in ("module", "code"):
+            continue
+        if isinstance(obj, MUTABLE):
+            owners = [v for v in gc.get_referrers(obj) if hasattr(v, "_prev")
+                      and getattr(v, "__dict__", None) is obj]
+            if not owners:
+                found.append(obj)
+        todo.extend(gc.get_referents(obj))
+    return found
+
+
+def test_no_internal_object_is_mutable_from_python(engine):
+    V = engine.Value
+    label, extra = ["mine"], {"k": 1}
+    x = V(2.0, label="x")
+    w = V(-1.0)
+    custom = V(1.0, (x,), 'f')
+    mine = custom._backward = lambda: None
+    custom.label = label
+    custom.m = extra
+    dot = V.dot([w, 3.0], [x, custom], 0.5)
+    root = (dot * x + 2).relu().tanh() ** 2
+    graph = engine.Graph((x * w + 1).tanh())
+    found = _mutable_internals([x, custom, dot, root, graph], allowed=[label, extra, mine])
+    assert found == []
+
+
+GRAPH_LIST_CLEARED = """
+import gc
+x = V(0.5)
+mid = (x * 1.5).tanh()
+root = mid + 1.0
+del mid
+g = E.Graph(root)
+for r in gc.get_referents(g):
+    if isinstance(r, (list, dict)):
+        r.clear()
+root.__init__(0.0)  # nothing but the Graph holds the rest of the graph now
+gc.collect()
+k = V(7.0)
+bystanders = [k * 1.0 for _ in range(20)]  # new nodes, perhaps in the freed memory
+for b in bystanders:
+    b.grad = 7.0
+try:
+    g.backward()
+except Exception as e:
+    print(type(e).__name__)
+print(sorted({b.grad for b in bystanders}))
+"""
+
+
+def test_a_graphs_referents_cannot_break_its_backward(engine):
+    """The known exploit: the compiled Graph's node list, emptied by hand, left its
+    backward() writing through freed pointers, into unrelated nodes."""
+    assert run_on(engine.__name__, GRAPH_LIST_CLEARED).split("\n")[-2] == "[7.0]"
