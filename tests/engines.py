@@ -3,12 +3,15 @@
 ``engine`` is the module that holds a ``Value`` (``micrograd_fast._engine`` or
 ``micrograd_fast.pure``); every test or benchmark that takes it runs on both.
 ``engine_pair`` gives both at once for comparisons. The compiled cases carry the
-``c_extension`` mark; ``--no-c-extensions`` skips them where the extension
-cannot be built. Without that flag a missing extension is an error, not a skip.
+``c_extension`` mark (a test taking ``engine_pair`` counts as one); with
+``--no-c-extensions`` they are deselected, and that is the default on an
+interpreter other than CPython (PyPy), where the extension is not built. On
+CPython a missing extension is an error, not a skip.
 """
 
 import argparse
 import importlib
+import sys
 
 import pytest
 
@@ -16,17 +19,23 @@ from micrograd_fast.engine import ENGINES
 
 
 def pytest_addoption(parser):
-    parser.addoption("--c-extensions", action=argparse.BooleanOptionalAction, default=True,
-                     help="test the compiled engine too (default: yes)")
+    parser.addoption("--c-extensions", action=argparse.BooleanOptionalAction,
+                     default=sys.implementation.name == "cpython",
+                     help="test the compiled engine too (default: yes on CPython, no elsewhere)")
 
 
 def pytest_collection_modifyitems(config, items):
+    for item in items:  # so that -m c_extension selects them too
+        if "engine_pair" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.c_extension)
     if config.getoption("--c-extensions"):
         return
-    skip = pytest.mark.skip(reason="--no-c-extensions")
+    kept, deselected = [], []
     for item in items:
-        if "c_extension" in item.keywords:
-            item.add_marker(skip)
+        (deselected if "c_extension" in item.keywords else kept).append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
 
 
 @pytest.fixture(scope="session", ids=str,
@@ -38,6 +47,4 @@ def engine(request):
 @pytest.fixture(scope="session")
 def engine_pair(request):
     """(compiled, pure), for tests that compare the two."""
-    if not request.config.getoption("--c-extensions"):
-        pytest.skip("--no-c-extensions")
     return importlib.import_module(ENGINES["compiled"]), importlib.import_module(ENGINES["pure"])

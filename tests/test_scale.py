@@ -2,8 +2,8 @@
 
 Each graph runs in a fresh interpreter, so a RecursionError, a C stack overflow
 or a crash while freeing fails the test instead of ending the run. The child
-reports its results as hex floats (bit for bit) and its peak memory, which the
-run lists under "measured figures".
+reports its results as hex floats (bit for bit) and, on Linux (from /proc), its
+peak memory, which the run lists under "measured figures".
 """
 
 import functools
@@ -18,15 +18,21 @@ NODES = 10**6
 K = 1.0000001
 
 PROGRAM = """
-import gc, importlib, json, resource, sys
+import gc, importlib, json, os, sys
+
+PROC = os.path.exists("/proc/self/statm")  # Linux; elsewhere memory is not measured
 
 def peak_mb():  # this program's high-water mark (getrusage's would count the parent's, forked)
+    if not PROC:
+        return None
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
 
 def resident_mb():
+    if not PROC:
+        return None
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 Value = importlib.import_module(sys.argv[1]).Value
 shape, nodes = sys.argv[2], int(sys.argv[3])
@@ -62,6 +68,10 @@ def run_graph(module, shape):
 
 
 def _record(figures, engine, shape, report):
+    """Bytes per node above the interpreter's own size, or 0 where it is not measured."""
+    if report["peak_mb"] is None:
+        figures.add(f"10**6-node {shape}, {engine.__name__}", "memory not measured (no /proc)")
+        return 0
     grown = report["peak_mb"] - report["base_mb"]
     figures.add(f"10**6-node {shape}, {engine.__name__}",
                 f"peak RSS {report['peak_mb']:.0f} MB ({grown * 2**20 / NODES:.0f} bytes per node "
