@@ -79,6 +79,9 @@ def _pow(base, exponent):
     """``base ** exponent`` for floats, as Python computes it, but never complex."""
     try:
         result = base ** exponent
+        if (type(result) is float and math.isinf(result)
+                and math.isfinite(base) and math.isfinite(exponent)):
+            raise OverflowError  # what CPython raises (PyPy returns inf)
     except OverflowError:
         raise OverflowError(f"{base!r} ** {exponent!r} is too large for a float") from None
     if type(result) is complex:  # Python's answer for a negative base and a fractional exponent

@@ -17,6 +17,11 @@ import pytest
 
 from micrograd_fast.engine import ENGINES
 
+# What only CPython has: reference counting (a graph freed at its last `del`),
+# tracemalloc, gc.is_tracked. PyPy frees in its own collector and has none of them.
+cpython_only = pytest.mark.skipif(sys.implementation.name != "cpython",
+                                  reason="CPython's reference counting, tracemalloc, gc.is_tracked")
+
 
 def pytest_addoption(parser):
     parser.addoption("--c-extensions", action=argparse.BooleanOptionalAction,

@@ -16,6 +16,7 @@ import weakref
 
 import pytest
 
+from engines import cpython_only
 from helpers import run_python
 
 
@@ -418,6 +419,7 @@ print(tracemalloc.get_traced_memory()[0])
 """
 
 
+@cpython_only
 def test_scratch_memory_is_returned_after_a_huge_walk(engine, figures):
     held = int(run_on(engine.__name__, SCRATCH))
     figures.add(f"held after a 10**6-node walk, {engine.__name__}", f"{held} bytes")

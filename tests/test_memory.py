@@ -6,10 +6,12 @@ the figures it measured are listed under "measured figures" after the run.
 
 import gc
 import json
+import os
 import weakref
 
 import pytest
 
+from engines import cpython_only
 from helpers import run_python
 
 STEPS, WARMUP = 1000, 100
@@ -57,6 +59,8 @@ print(json.dumps({"points": points, "last_loss": last_loss}))
 """
 
 
+@cpython_only
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads /proc (Linux)")
 def test_a_thousand_training_steps_leave_memory_flat(engine, figures):
     done = run_python(None, args=["-c", TRAINING, engine.__name__, str(STEPS), str(WARMUP)])
     assert done.returncode == 0, done.stderr[-3000:]
@@ -89,6 +93,7 @@ def _graph(V):
     return z
 
 
+@cpython_only
 def test_a_graph_is_freed_by_reference_counting(engine):
     """No collector needed: a graph holds no cycle, so the last `del` frees it."""
     root = _graph(engine.Value)
@@ -105,6 +110,7 @@ def test_a_graph_is_freed_by_reference_counting(engine):
 # Every node is tracked by the collector, as any Python object that refers to others:
 # a cycle through a node is collected whatever it runs through and whenever it was made.
 
+@cpython_only
 def test_every_node_is_tracked(engine):
     V = engine.Value
     a, b = V(1.0, label='a'), V(2.0)
@@ -150,6 +156,7 @@ def test_cycles_through_nodes_are_collected(engine, make_cycle):
     assert [r() for r in refs] == [None, None]
 
 
+@cpython_only
 def test_reused_node_memory_starts_clean(engine_pair):
     """Freed nodes' memory is reused (a free list): nothing of the old node shows through."""
     compiled, _ = engine_pair

@@ -15,6 +15,8 @@ import weakref
 import pytest
 from micrograd.engine import Value as MicrogradValue
 
+from engines import cpython_only
+
 
 def _same_message(error):
     """The message with the engine's module name taken out (the compiled classes' repr
@@ -253,6 +255,7 @@ def test_a_shallow_copy_shares_the_attributes(engine):
 
 # -- Graph objects ---------------------------------------------------------------------------
 
+@cpython_only
 def test_a_graph_can_be_weakly_referenced(engine):
     g = engine.Graph(engine.Value(1.0) * 2)
     ref = weakref.ref(g)
