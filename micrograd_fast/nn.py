@@ -19,6 +19,7 @@ as in micrograd).
 
 import os
 import random
+import sys
 import warnings
 
 from . import engine
@@ -100,7 +101,7 @@ class Neuron(Module):
                     f"its last {len(self.w) - n} weights are unused")
             warnings.warn(f"{self!r} got {len(x)} inputs: it has {len(self.w)} weights, so {what} "
                           "(micrograd's zip does the same; this warning is given once per Neuron)",
-                          UserWarning, stacklevel=4)
+                          UserWarning, stacklevel=_first_caller_outside())
         return self.w[:n], x[:n]
 
     def parameters(self):
@@ -173,6 +174,15 @@ class MLP(Module):
 # raises TypeError otherwise.
 _FUSABLE = {int: True, float: True, engine.PureValue: True, engine.Value: True}
 _OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
+
+
+def _first_caller_outside():
+    """The warnings stacklevel, seen from the caller, of the first frame outside this module:
+    the line of the user's code that called the model."""
+    frame, level = sys._getframe(1), 1  # the caller of warn() is stacklevel 1
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _fusable_inputs(x, bias):
