@@ -1,32 +1,230 @@
 # -- a graph to run again -------------------------------------------------------------------
+# Graph(loss) compiles the graph once into a tape: the nodes in the order of the backward
+# walk, node i's value and gradient at index i of two arrays of doubles (the numbers kept
+# in nodes get indices of their own after the nodes), and one _Step per computed node
+# (ops.pxi). forward() and backward() are each a loop over those arrays that runs the
+# tape functions of the ops' blocks, between a pass that reads the nodes in and one that
+# writes them out:
+#
+#   forward()   reads every node's data (the leaves' are the inputs), computes the steps
+#               in order, writes every node's data back;
+#   backward()  reads every node's data, the leaves' grads (the inner nodes' start at 0
+#               and the root's at 1), runs the steps' chain rule in reverse, writes every
+#               node's grad back.
+#
+# So a user sees the same data and grads, bit for bit, as if the nodes were run one by
+# one. The reading pass also checks that no node changed since the tape was made: a node
+# that runs a Python _backward now raises; a node made a leaf again, or whose number
+# operand _prev turned into a leaf, has the tape made again from the same order.
+#
+# The tape holds plain pointers to its nodes, and to each node's operands as they were:
+# the Graph keeps all of them alive in tuples, so an address can never be reused while it
+# is compared. No Python code runs inside the loops.
+
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_CheckBuffer,
+                             PyObject_GetBuffer)
+from libc.string cimport memcpy, strcmp
+import sys
 
 cdef str _CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
                      "built: its forward computation is not known; build the graph again")
+cdef str _NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes' links, which "
+                        "copies of Values do not keep; build Graph(root) again over the copy")
+
+ctypedef struct _Link:          # a node of the tape, as it was when the tape was made
+    PyObject* node
+    PyObject* a
+    PyObject* b
+    uint64_t shape              # its opcode and K and PY bits
+
+cdef enum:
+    SHAPE = OPCODE_MASK | K | PY
 
 
+@cython.final
+@cython.no_gc_clear  # its links point into ``held``
+cdef class _Compiled:
+    """A tape's arrays, made by _compile."""
+    cdef _Link* links           # one per node, then one per leaf outside the order
+    cdef Py_ssize_t n_links
+    cdef _Step* steps           # one per computed node, in order
+    cdef Py_ssize_t n_steps
+    cdef _Tape tape             # val and grad (one per link, then one per number), the dots' runs
+    cdef tuple held             # the objects the links point to
+
+    def __dealloc__(self):
+        PyMem_Free(self.links)
+        PyMem_Free(self.steps)
+        PyMem_Free(self.tape.val)
+        PyMem_Free(self.tape.grad)
+        PyMem_Free(self.tape.run)
+
+
+cdef void* _array(Py_ssize_t n, size_t item) except NULL:
+    cdef void* p = PyMem_Malloc(max(n, 1) * item)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
+cdef _Compiled _compile(tuple order):
+    """The tape of the nodes of ``order`` (a topological order), each run as it is now."""
+    cdef _Compiled c = _Compiled()
+    cdef dict index = {id(node): i for i, node in enumerate(order)}
+    cdef list outside = []      # leaves that are operands but not in the order
+    cdef list numbers = []      # the numbers kept in nodes; index -1 - j until placed
+    cdef list steps = []        # (op, k, out, a, b)
+    cdef list run = []
+    cdef list held = []
+    cdef Value v
+    cdef Py_ssize_t i, j, n = len(order)
+
+    def place(x):
+        if not isinstance(x, Value):
+            numbers.append(_k(x))
+            return -len(numbers)
+        at = index.get(id(x))
+        if at is None:  # a number that _prev has shown as a leaf since the order was found
+            if _opcode(<Value>x) != LEAF or (<Value>x)._stamp & PY:
+                raise ValueError(_CHANGED.format(op=x._op))
+            at = index[id(x)] = n + len(outside)
+            outside.append(x)
+        return at
+
+    for i in range(n):
+        v = <Value>order[i]
+        held.append(v._a)
+        held.append(v._b)
+        op = _opcode(v)
+        if op == LEAF:
+            continue
+        if op == DOT:
+            steps.append((op, False, i, len(run), len(<tuple>v._b)))
+            run.extend([place(x) for x in <tuple>v._b])
+        elif v._b is None:
+            steps.append((op, False, i, place(v._a), 0))
+        else:
+            steps.append((op, bool(v._stamp & K), i, place(v._a), place(v._b)))
+    nodes = order + tuple(outside)
+    held.extend(outside)
+    c.held = nodes + tuple(held)
+    c.n_links = len(nodes)
+    c.n_steps = len(steps)
+
+    def slot(j):  # a number's index, after the nodes'
+        return j if j >= 0 else c.n_links - 1 - j
+
+    c.links = <_Link*>_array(c.n_links, sizeof(_Link))
+    c.steps = <_Step*>_array(c.n_steps, sizeof(_Step))
+    c.tape.val = <double*>_array(c.n_links + len(numbers), sizeof(double))
+    c.tape.grad = <double*>_array(c.n_links + len(numbers), sizeof(double))
+    c.tape.run = <Py_ssize_t*>_array(len(run), sizeof(Py_ssize_t))
+    for i in range(c.n_links):
+        v = <Value>nodes[i]
+        c.links[i].node = <PyObject*>v
+        c.links[i].a = <PyObject*>v._a
+        c.links[i].b = <PyObject*>v._b
+        c.links[i].shape = v._stamp & SHAPE
+        c.tape.val[i] = v._data
+    for j in range(len(numbers)):
+        c.tape.val[c.n_links + j] = numbers[j]
+    for j in range(c.n_links, c.n_links + len(numbers)):
+        c.tape.grad[j] = 0.0
+    for j in range(len(run)):
+        c.tape.run[j] = slot(run[j])
+    for i in range(c.n_steps):
+        op, k, out, a, b = steps[i]
+        c.steps[i].op = op
+        c.steps[i].k = k
+        c.steps[i].out = out
+        c.steps[i].a = a if op == DOT else slot(a)
+        c.steps[i].b = b if op == DOT else slot(b)
+    return c
+
+
+cdef Py_ssize_t _read(_Compiled c, bint grads) noexcept:
+    """Read every node's data (and grads: a leaf's, 0 for the others) into the tape.
+
+    Returns the first node that changed since the tape was made, or -1.
+    """
+    cdef _Link* link
+    cdef Value v
+    cdef double* val = c.tape.val
+    cdef double* grad = c.tape.grad
+    cdef Py_ssize_t i
+    for i in range(c.n_links):
+        link = &c.links[i]
+        v = <Value>link.node
+        if ((v._stamp & SHAPE) != link.shape or <PyObject*>v._a != link.a
+                or <PyObject*>v._b != link.b):
+            return i
+        val[i] = v._data
+        if grads:
+            grad[i] = v._grad if link.shape == LEAF else 0.0
+    return -1
+
+
+cdef int _run_forward(_Compiled c) except -1:
+    cdef Py_ssize_t i
+    for i in range(c.n_steps):
+        _TAPE_FORWARD[c.steps[i].op](&c.tape, &c.steps[i])
+    return 0
+
+
+cdef int _run_backward(_Compiled c) except -1:
+    cdef Py_ssize_t i
+    for i in range(c.n_steps - 1, -1, -1):
+        _TAPE_BACKWARD[c.steps[i].op](&c.tape, &c.steps[i])
+    return 0
+
+
+cdef void _write_data(_Compiled c) noexcept:
+    cdef Py_ssize_t i
+    for i in range(c.n_links):
+        (<Value>c.links[i].node)._data = c.tape.val[i]
+
+
+cdef void _write_grads(_Compiled c) noexcept:
+    cdef Py_ssize_t i
+    for i in range(c.n_links):
+        (<Value>c.links[i].node)._grad = c.tape.grad[i]
+
+
+@cython.no_gc_clear  # its arrays point into its tuples: a cycle through it runs through a __dict__
 cdef class Graph:
     """A built graph, kept to be run again with new leaf values.
 
-    ``Graph(loss)`` finds the topological order once. ``forward()`` recomputes
-    every node from its leaves' current ``data`` (returning the root's);
+    ``Graph(loss)`` compiles the graph once. ``forward()`` recomputes every
+    node from its leaves' current ``data`` (returning the root's);
     ``backward()`` zeroes the grads of the nodes between the leaves and the
     root, then runs the chain rule as ``loss.backward()`` does. A training loop
     with a fixed structure builds its graph once and then only replays it: the
     numbers are the same, bit for bit, as building the graph again each step.
+
+    ``Graph(loss, inputs=leaves)`` names leaves that ``forward(values)`` sets
+    from one flat sequence of numbers (a list, an ``array.array('d')``, a numpy
+    array: any buffer of doubles is read directly) before it recomputes.
     """
 
     cdef readonly Value root
+    cdef readonly tuple inputs
     cdef tuple _nodes           # the topological order, holding the nodes alive
-    cdef PyObject** _order      # the same order, as plain pointers for the loops
-    cdef Py_ssize_t _n
+    cdef _Compiled _c
+    cdef Py_ssize_t* _input_at  # each input's index in the tape
+    cdef double* _values        # the values forward() was given, converted
     cdef object __weakref__
 
-    def __cinit__(self, root):
+    def __cinit__(self, root, inputs=()):
         global _walks
         cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, False)
         cdef Py_ssize_t i
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
+        inputs = tuple(inputs)
+        for leaf in inputs:
+            if not isinstance(leaf, Value):
+                _refuse_other_engine(leaf)
+                raise TypeError(f"Graph inputs must be Values, not {type(leaf).__name__!r}")
         _walks += 1
         try:
             _topological_order(root, &w, _walks)
@@ -38,51 +236,143 @@ cdef class Graph:
                 raise ValueError(
                     f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
                     "its forward computation is not known; rebuild that graph each step instead")
-        self._n = len(self._nodes)
-        self._order = <PyObject**>PyMem_Malloc(max(self._n, 1) * sizeof(PyObject*))
-        if self._order == NULL:
-            raise MemoryError()
-        for i in range(self._n):
-            self._order[i] = PyTuple_GET_ITEM(self._nodes, i)
+        index = {id(node): i for i, node in enumerate(self._nodes)}
+        for i, leaf in enumerate(inputs):
+            if id(leaf) not in index:
+                raise ValueError(f"Graph input {i} ({leaf!r}) is not in the graph: "
+                                 "the root does not depend on it")
+            if _opcode(<Value>leaf) != LEAF:
+                raise ValueError(f"Graph input {i} ({leaf!r}) is computed by the graph "
+                                 f"(a {leaf._op!r} node): inputs must be leaves")
+        self._c = _compile(self._nodes)
         self.root = root
+        self.inputs = inputs
+        self._input_at = <Py_ssize_t*>_array(len(inputs), sizeof(Py_ssize_t))
+        self._values = <double*>_array(len(inputs), sizeof(double))
+        for i, leaf in enumerate(inputs):
+            self._input_at[i] = index[id(leaf)]
 
     def __dealloc__(self):
-        PyMem_Free(self._order)
+        PyMem_Free(self._input_at)
+        PyMem_Free(self._values)
 
     def __len__(self):
-        return self._n
+        return len(self._nodes)
 
     def __reduce__(self):
         raise TypeError(_NOT_COPIED)
 
-    cdef int _check_unchanged(self) except -1:
-        cdef Py_ssize_t i
-        for i in range(self._n):
-            if (<Value>self._order[i])._stamp & PY:  # given a _backward (or made again) since
-                raise ValueError(_CHANGED.format(op=(<Value>self._order[i])._op))
+    cdef int _read(self, bint grads) except -1:
+        """Read the nodes into the tape; make the tape again first if the graph has changed."""
+        cdef Py_ssize_t changed = _read(self._c, grads)
+        cdef Value node
+        while changed >= 0:
+            node = <Value>self._c.links[changed].node
+            if node._stamp & PY:  # given a _backward (or made again) since
+                raise ValueError(_CHANGED.format(op=node._op))
+            self._c = _compile(self._nodes)  # runs no Python code of the user's
+            changed = _read(self._c, grads)
         return 0
 
-    def forward(self):
-        """Recompute every node from the leaves' current data; return the root's data."""
+    cdef int _take(self, object values) except -1:
+        """Convert ``values`` into self._values: one number per input."""
+        cdef Py_ssize_t n = len(self.inputs), i
+        cdef Py_buffer view
+        cdef tuple numbers
+        if _is_buffer_of_doubles(values, &view):
+            try:
+                _check_count(view.len // sizeof(double), n)
+                memcpy(self._values, view.buf, n * sizeof(double))
+            finally:
+                PyBuffer_Release(&view)
+            return 0
+        numbers = _numbers_in(values)
+        _check_count(len(numbers), n)
+        for i in range(n):
+            x = numbers[i]
+            if PyFloat_CheckExact(x):
+                self._values[i] = PyFloat_AS_DOUBLE(x)
+            else:
+                self._values[i] = _input_value(x, i)
+        return 0
+
+    def forward(self, values=None):
+        """Recompute every node from the leaves' current data; return the root's data.
+
+        With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
+        """
         cdef Py_ssize_t i
-        self._check_unchanged()
-        for i in range(self._n):
-            _FORWARD[_opcode(<Value>self._order[i])](<Value>self._order[i])
+        if values is not None:
+            self._take(values)  # before anything changes: a number's __float__ may run code
+        self._read(False)
+        if values is not None:
+            for i in range(len(self.inputs)):
+                (<Value>self._c.links[self._input_at[i]].node)._data = self._values[i]
+                self._c.tape.val[self._input_at[i]] = self._values[i]
+        try:
+            _run_forward(self._c)
+        finally:  # after an error too: the nodes before it were computed
+            _write_data(self._c)
         return self.root._data
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
-        cdef Py_ssize_t i
-        cdef Value node
-        self._check_unchanged()
-        for i in range(self._n):
-            node = <Value>self._order[i]
-            if _opcode(node) != LEAF:
-                node._grad = 0.0
-        self.root._grad = 1.0
-        for i in range(self._n - 1, -1, -1):
-            _BACKWARD[_opcode(<Value>self._order[i])](<Value>self._order[i], (<Value>self._order[i])._grad)
+        self._read(True)
+        self._c.tape.grad[len(self._nodes) - 1] = 1.0  # the root
+        try:
+            _run_backward(self._c)
+        finally:
+            _write_grads(self._c)
 
 
-cdef str _NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes' links, which "
-                        "copies of Values do not keep; build Graph(root) again over the copy")
+# -- a forward()'s values -----------------------------------------------------------------
+
+cdef bint _is_buffer_of_doubles(object values, Py_buffer* view) except -1:
+    """Whether ``values`` lends its memory as contiguous doubles (then ``view`` holds it)."""
+    if not PyObject_CheckBuffer(values):
+        return False
+    try:
+        PyObject_GetBuffer(values, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
+    except (BufferError, ValueError, TypeError):  # not contiguous: read it as a sequence
+        return False
+    if view.itemsize == sizeof(double) and view.format != NULL and _is_double(view.format):
+        return True
+    PyBuffer_Release(view)
+    return False
+
+
+cdef bint _is_double(const char* format) noexcept:
+    return (strcmp(format, b"d") == 0 or strcmp(format, b"@d") == 0 or strcmp(format, b"=d") == 0
+            or strcmp(format, _NATIVE_DOUBLE) == 0)
+
+
+cdef bytes _NATIVE_DOUBLE = b"<d" if sys.byteorder == "little" else b">d"
+
+
+cdef tuple _numbers_in(object values):
+    if type(values) is tuple:
+        return <tuple>values
+    try:
+        iterator = iter(values)
+    except TypeError:
+        raise TypeError("Graph.forward(values) takes a sequence of numbers or a buffer of doubles, "
+                        f"not {type(values).__name__!r}") from None
+    return tuple(iterator)
+
+
+cdef int _check_count(Py_ssize_t given, Py_ssize_t n) except -1:
+    if given != n:
+        if n == 0:
+            raise ValueError("Graph.forward(values): this Graph has no inputs to set; "
+                             "build it as Graph(root, inputs=leaves)")
+        raise ValueError(f"Graph.forward(values) needs {n} values, one per input, not {given}")
+    return 0
+
+
+cdef double _input_value(object x, Py_ssize_t i) except? -1.0:
+    cdef double k
+    if _constant(x, &k) is None:
+        _refuse_other_engine(x)
+        raise TypeError(f"Graph.forward(values): values[{i}] must be a real number, "
+                        f"not {type(x).__name__!r}")
+    return k
