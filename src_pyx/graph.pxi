@@ -24,7 +24,6 @@
 from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_CheckBuffer,
                              PyObject_GetBuffer)
 from libc.string cimport memcpy, strcmp
-import sys
 
 cdef str _CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
                      "built: its forward computation is not known; build the graph again")
@@ -341,12 +340,8 @@ cdef bint _is_buffer_of_doubles(object values, Py_buffer* view) except -1:
     return False
 
 
-cdef bint _is_double(const char* format) noexcept:
-    return (strcmp(format, b"d") == 0 or strcmp(format, b"@d") == 0 or strcmp(format, b"=d") == 0
-            or strcmp(format, _NATIVE_DOUBLE) == 0)
-
-
-cdef bytes _NATIVE_DOUBLE = b"<d" if sys.byteorder == "little" else b">d"
+cdef bint _is_double(const char* format) noexcept:  # native doubles
+    return strcmp(format, b"d") == 0 or strcmp(format, b"@d") == 0 or strcmp(format, b"=d") == 0
 
 
 cdef tuple _numbers_in(object values):
