@@ -147,19 +147,19 @@ cdef Py_ssize_t _read(_Compiled c, bint grads) noexcept:
     Returns the first node that changed since the tape was made, or -1.
     """
     cdef _Link* link
-    cdef Value v
+    cdef PyObject* v  # not a Value variable: no reference counting in the loop
     cdef double* val = c.tape.val
     cdef double* grad = c.tape.grad
     cdef Py_ssize_t i
     for i in range(c.n_links):
         link = &c.links[i]
-        v = <Value>link.node
-        if ((v._stamp & SHAPE) != link.shape or <PyObject*>v._a != link.a
-                or <PyObject*>v._b != link.b):
+        v = link.node
+        if (((<Value>v)._stamp & SHAPE) != link.shape or <PyObject*>(<Value>v)._a != link.a
+                or <PyObject*>(<Value>v)._b != link.b):
             return i
-        val[i] = v._data
+        val[i] = (<Value>v)._data
         if grads:
-            grad[i] = v._grad if link.shape == LEAF else 0.0
+            grad[i] = (<Value>v)._grad if link.shape == LEAF else 0.0
     return -1
 
 
