@@ -32,9 +32,11 @@ cdef str _NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes
 
 ctypedef struct _Link:          # a node of the tape, as it was when the tape was made
     PyObject* node
-    PyObject* a
-    PyObject* b
     uint64_t shape              # its opcode and K and PY bits
+
+ctypedef struct _Watch:         # a dot that keeps a number among its operands
+    PyObject* node
+    PyObject* operands          # its tuple, which reading _prev replaces
 
 cdef enum:
     SHAPE = OPCODE_MASK | K | PY
@@ -44,19 +46,25 @@ cdef enum:
 @cython.no_gc_clear  # its links point into ``held``
 cdef class _Compiled:
     """A tape's arrays, made by _compile."""
-    cdef _Link* links           # one per node, then one per leaf outside the order
+    cdef _Link* links           # node i of the tape: its value and grad at index i
     cdef Py_ssize_t n_links
-    cdef _Step* steps           # one per computed node, in order
+    cdef _Watch* watch
+    cdef Py_ssize_t n_watch
+    cdef _Step* steps           # one per computed node, in the order of the walk
     cdef Py_ssize_t n_steps
     cdef _Tape tape             # val and grad (one per link, then one per number), the dots' runs
+    cdef Py_ssize_t root        # the root's index
+    cdef Py_ssize_t* inputs     # the inputs' indices
     cdef tuple held             # the objects the links point to
 
     def __dealloc__(self):
         PyMem_Free(self.links)
+        PyMem_Free(self.watch)
         PyMem_Free(self.steps)
         PyMem_Free(self.tape.val)
         PyMem_Free(self.tape.grad)
         PyMem_Free(self.tape.run)
+        PyMem_Free(self.inputs)
 
 
 cdef void* _array(Py_ssize_t n, size_t item) except NULL:
@@ -66,65 +74,98 @@ cdef void* _array(Py_ssize_t n, size_t item) except NULL:
     return p
 
 
-cdef _Compiled _compile(tuple order):
-    """The tape of the nodes of ``order`` (a topological order), each run as it is now."""
+cdef _Compiled _compile(tuple order, tuple inputs):
+    """The tape of the nodes of ``order`` (a topological order), each run as it is now.
+
+    A node's index is chosen so that a dot's weights, and its inputs, are consecutive
+    when they can be (a Neuron's weights, a layer's outputs): its tape functions then
+    read them as two arrays (the K flag of a dot's step) instead of through ``run``.
+    """
     cdef _Compiled c = _Compiled()
-    cdef dict index = {id(node): i for i, node in enumerate(order)}
-    cdef list outside = []      # leaves that are operands but not in the order
+    cdef dict at = {}           # id(node) -> its index
+    cdef list nodes = []        # by index
     cdef list numbers = []      # the numbers kept in nodes; index -1 - j until placed
     cdef list steps = []        # (op, k, out, a, b)
     cdef list run = []
-    cdef list held = []
+    cdef list watch = []
     cdef Value v
-    cdef Py_ssize_t i, j, n = len(order)
+    cdef Py_ssize_t i, j
+    for node in order:
+        if (<Value>node)._stamp & PY:  # given a _backward (or made again) since the Graph was built
+            raise ValueError(_CHANGED.format(op=node._op))
+
+    def claim(x):
+        at[id(x)] = len(nodes)
+        nodes.append(x)
 
     def place(x):
         if not isinstance(x, Value):
             numbers.append(_k(x))
             return -len(numbers)
-        at = index.get(id(x))
-        if at is None:  # a number that _prev has shown as a leaf since the order was found
+        if id(x) not in at:  # a number that _prev has shown as a leaf since the order was found
             if _opcode(<Value>x) != LEAF or (<Value>x)._stamp & PY:
                 raise ValueError(_CHANGED.format(op=x._op))
-            at = index[id(x)] = n + len(outside)
-            outside.append(x)
-        return at
+            claim(x)
+        return at[id(x)]
 
-    for i in range(n):
-        v = <Value>order[i]
-        held.append(v._a)
-        held.append(v._b)
+    def consecutive(xs):
+        return all(isinstance(x, Value) and id(x) in at and at[id(x)] == at[id(xs[0])] + i
+                   for i, x in enumerate(xs))
+
+    in_order = {id(node) for node in order}
+    for node in order:  # first the dots' runs, as runs where they can be
+        if _opcode(<Value>node) == DOT:
+            for xs in ((<tuple>(<Value>node)._b)[1::2], (<tuple>(<Value>node)._b)[2::2]):
+                if (all(isinstance(x, Value) and id(x) in in_order and id(x) not in at for x in xs)
+                        and len({id(x) for x in xs}) == len(xs)):
+                    for x in xs:
+                        claim(x)
+    for node in order:
+        if id(node) not in at:
+            claim(node)
+    for node in order:
+        v = <Value>node
         op = _opcode(v)
         if op == LEAF:
             continue
         if op == DOT:
-            steps.append((op, False, i, len(run), len(<tuple>v._b)))
-            run.extend([place(x) for x in <tuple>v._b])
+            operands = <tuple>v._b
+            if not all(isinstance(x, Value) for x in operands):
+                watch.append(v)
+            if consecutive(operands[1::2]) and consecutive(operands[2::2]) and len(operands) > 1:
+                steps.append((op, True, at[id(v)], len(run), len(operands) // 2))
+                run.extend([place(operands[0]), place(operands[1]), place(operands[2])])
+            else:
+                steps.append((op, False, at[id(v)], len(run), len(operands)))
+                run.extend([place(x) for x in operands])
         elif v._b is None:
-            steps.append((op, False, i, place(v._a), 0))
+            steps.append((op, False, at[id(v)], place(v._a), 0))
         else:
-            steps.append((op, bool(v._stamp & K), i, place(v._a), place(v._b)))
-    nodes = order + tuple(outside)
-    held.extend(outside)
-    c.held = nodes + tuple(held)
+            steps.append((op, bool(v._stamp & K), at[id(v)], place(v._a), place(v._b)))
+    c.held = tuple(nodes) + tuple([(<Value>v)._b for v in watch])
     c.n_links = len(nodes)
+    c.n_watch = len(watch)
     c.n_steps = len(steps)
+    c.root = at[id(order[len(order) - 1])]
 
     def slot(j):  # a number's index, after the nodes'
         return j if j >= 0 else c.n_links - 1 - j
 
     c.links = <_Link*>_array(c.n_links, sizeof(_Link))
+    c.watch = <_Watch*>_array(c.n_watch, sizeof(_Watch))
     c.steps = <_Step*>_array(c.n_steps, sizeof(_Step))
     c.tape.val = <double*>_array(c.n_links + len(numbers), sizeof(double))
     c.tape.grad = <double*>_array(c.n_links + len(numbers), sizeof(double))
     c.tape.run = <Py_ssize_t*>_array(len(run), sizeof(Py_ssize_t))
+    c.inputs = <Py_ssize_t*>_array(len(inputs), sizeof(Py_ssize_t))
     for i in range(c.n_links):
         v = <Value>nodes[i]
         c.links[i].node = <PyObject*>v
-        c.links[i].a = <PyObject*>v._a
-        c.links[i].b = <PyObject*>v._b
         c.links[i].shape = v._stamp & SHAPE
         c.tape.val[i] = v._data
+    for i in range(c.n_watch):
+        c.watch[i].node = <PyObject*>watch[i]
+        c.watch[i].operands = <PyObject*>(<Value>watch[i])._b
     for j in range(len(numbers)):
         c.tape.val[c.n_links + j] = numbers[j]
     for j in range(c.n_links, c.n_links + len(numbers)):
@@ -138,29 +179,40 @@ cdef _Compiled _compile(tuple order):
         c.steps[i].out = out
         c.steps[i].a = a if op == DOT else slot(a)
         c.steps[i].b = b if op == DOT else slot(b)
+    for i in range(len(inputs)):
+        c.inputs[i] = at[id(inputs[i])]
     return c
 
 
-cdef Py_ssize_t _read(_Compiled c, bint grads) noexcept:
+cdef bint _read(_Compiled c, bint grads) noexcept:
     """Read every node's data (and grads: a leaf's, 0 for the others) into the tape.
 
-    Returns the first node that changed since the tape was made, or -1.
+    False when a node has changed since the tape was made. A node changes its
+    operands only with its stamp (made a leaf again; a number shown as a leaf), but
+    for a dot whose numbers _prev shows as leaves: its tuple is watched.
     """
-    cdef _Link* link
+    cdef _Link* links = c.links
     cdef PyObject* v  # not a Value variable: no reference counting in the loop
     cdef double* val = c.tape.val
     cdef double* grad = c.tape.grad
-    cdef Py_ssize_t i
-    for i in range(c.n_links):
-        link = &c.links[i]
-        v = link.node
-        if (((<Value>v)._stamp & SHAPE) != link.shape or <PyObject*>(<Value>v)._a != link.a
-                or <PyObject*>(<Value>v)._b != link.b):
-            return i
-        val[i] = (<Value>v)._data
-        if grads:
-            grad[i] = (<Value>v)._grad if link.shape == LEAF else 0.0
-    return -1
+    cdef Py_ssize_t i, n = c.n_links
+    for i in range(c.n_watch):
+        if <PyObject*>(<Value>c.watch[i].node)._b != c.watch[i].operands:
+            return False
+    if grads:
+        for i in range(n):
+            v = links[i].node
+            if ((<Value>v)._stamp & SHAPE) != links[i].shape:
+                return False
+            val[i] = (<Value>v)._data
+            grad[i] = (<Value>v)._grad if links[i].shape == LEAF else 0.0
+    else:
+        for i in range(n):
+            v = links[i].node
+            if ((<Value>v)._stamp & SHAPE) != links[i].shape:
+                return False
+            val[i] = (<Value>v)._data
+    return True
 
 
 cdef int _run_forward(_Compiled c) except -1:
@@ -178,15 +230,19 @@ cdef int _run_backward(_Compiled c) except -1:
 
 
 cdef void _write_data(_Compiled c) noexcept:
+    cdef _Link* links = c.links
+    cdef double* val = c.tape.val
     cdef Py_ssize_t i
     for i in range(c.n_links):
-        (<Value>c.links[i].node)._data = c.tape.val[i]
+        (<Value>links[i].node)._data = val[i]
 
 
 cdef void _write_grads(_Compiled c) noexcept:
+    cdef _Link* links = c.links
+    cdef double* grad = c.tape.grad
     cdef Py_ssize_t i
     for i in range(c.n_links):
-        (<Value>c.links[i].node)._grad = c.tape.grad[i]
+        (<Value>links[i].node)._grad = grad[i]
 
 
 @cython.no_gc_clear  # its arrays point into its tuples: a cycle through it runs through a __dict__
@@ -209,7 +265,6 @@ cdef class Graph:
     cdef readonly tuple inputs
     cdef tuple _nodes           # the topological order, holding the nodes alive
     cdef _Compiled _c
-    cdef Py_ssize_t* _input_at  # each input's index in the tape
     cdef double* _values        # the values forward() was given, converted
     cdef object __weakref__
 
@@ -235,7 +290,7 @@ cdef class Graph:
                 raise ValueError(
                     f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
                     "its forward computation is not known; rebuild that graph each step instead")
-        index = {id(node): i for i, node in enumerate(self._nodes)}
+        index = {id(node) for node in self._nodes}
         for i, leaf in enumerate(inputs):
             if id(leaf) not in index:
                 raise ValueError(f"Graph input {i} ({leaf!r}) is not in the graph: "
@@ -243,16 +298,12 @@ cdef class Graph:
             if _opcode(<Value>leaf) != LEAF:
                 raise ValueError(f"Graph input {i} ({leaf!r}) is computed by the graph "
                                  f"(a {leaf._op!r} node): inputs must be leaves")
-        self._c = _compile(self._nodes)
+        self._c = _compile(self._nodes, inputs)
         self.root = root
         self.inputs = inputs
-        self._input_at = <Py_ssize_t*>_array(len(inputs), sizeof(Py_ssize_t))
         self._values = <double*>_array(len(inputs), sizeof(double))
-        for i, leaf in enumerate(inputs):
-            self._input_at[i] = index[id(leaf)]
 
     def __dealloc__(self):
-        PyMem_Free(self._input_at)
         PyMem_Free(self._values)
 
     def __len__(self):
@@ -263,14 +314,8 @@ cdef class Graph:
 
     cdef int _read(self, bint grads) except -1:
         """Read the nodes into the tape; make the tape again first if the graph has changed."""
-        cdef Py_ssize_t changed = _read(self._c, grads)
-        cdef Value node
-        while changed >= 0:
-            node = <Value>self._c.links[changed].node
-            if node._stamp & PY:  # given a _backward (or made again) since
-                raise ValueError(_CHANGED.format(op=node._op))
-            self._c = _compile(self._nodes)  # runs no Python code of the user's
-            changed = _read(self._c, grads)
+        while not _read(self._c, grads):
+            self._c = _compile(self._nodes, self.inputs)  # raises for a Python _backward
         return 0
 
     cdef int _take(self, object values) except -1:
@@ -306,8 +351,8 @@ cdef class Graph:
         self._read(False)
         if values is not None:
             for i in range(len(self.inputs)):
-                (<Value>self._c.links[self._input_at[i]].node)._data = self._values[i]
-                self._c.tape.val[self._input_at[i]] = self._values[i]
+                (<Value>self._c.links[self._c.inputs[i]].node)._data = self._values[i]
+                self._c.tape.val[self._c.inputs[i]] = self._values[i]
         try:
             _run_forward(self._c)
         finally:  # after an error too: the nodes before it were computed
@@ -317,7 +362,7 @@ cdef class Graph:
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
         self._read(True)
-        self._c.tape.grad[len(self._nodes) - 1] = 1.0  # the root
+        self._c.tape.grad[self._c.root] = 1.0
         try:
             _run_backward(self._c)
         finally:

@@ -13,7 +13,7 @@
 # node is a _Step: its value and gradient live in the tape's arrays ``val`` and
 # ``grad`` at index ``out``, its operands' at ``a`` and ``b`` (a number operand has an
 # index of its own, which holds the number; K is set and its gradient is not
-# wanted); a dot's operands are the ``b`` indices in ``run`` from index ``a``.
+# wanted); a dot's operands are read through ``run`` from index ``a`` (see its block).
 
 ctypedef struct _Step:
     int op
@@ -443,29 +443,50 @@ cdef int _dot_backward(Value out, double g) except -1:
         (<Value>w)._grad += g
     return 0
 
-# On the tape, a number operand's gradient is summed like a Value's, into its own index,
-# which nothing reads: the loops need no test per operand.
+# On the tape, a dot's operands are either a run (its step's K flag unset): bias, w0, x0,
+# w1, x1, ... as indices, a number's gradient summed into its own index, which nothing
+# reads; or (K set, for b pairs) the bias's index and those of w0 and x0, the weights
+# and the inputs being consecutive. Either way, the same arithmetic in the same order.
 cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     cdef Py_ssize_t* ops = t.run + s.a
     cdef double* val = t.val
+    cdef double* w
+    cdef double* x
     cdef double total = val[ops[0]]
     cdef Py_ssize_t i
-    for i in range(1, s.b, 2):
-        total = total + val[ops[i]] * val[ops[i + 1]]
-    t.val[s.out] = total
+    if s.k:
+        w, x = val + ops[1], val + ops[2]
+        for i in range(s.b):
+            total = total + w[i] * x[i]
+    else:
+        for i in range(1, s.b, 2):
+            total = total + val[ops[i]] * val[ops[i + 1]]
+    val[s.out] = total
     return 0
 
 cdef int _dot_tape_backward(_Tape* t, _Step* s) except -1:
     cdef Py_ssize_t* ops = t.run + s.a
     cdef double* val = t.val
     cdef double* grad = t.grad
+    cdef double* w
+    cdef double* x
+    cdef double* w_grad
+    cdef double* x_grad
     cdef double g = grad[s.out], w_data, x_data
     cdef Py_ssize_t i
-    for i in range(s.b - 2, 0, -2):
-        w_data = val[ops[i]]
-        x_data = val[ops[i + 1]]
-        grad[ops[i]] += x_data * g
-        grad[ops[i + 1]] += w_data * g
+    if s.k:
+        w, x, w_grad, x_grad = val + ops[1], val + ops[2], grad + ops[1], grad + ops[2]
+        for i in range(s.b - 1, -1, -1):
+            w_data = w[i]
+            x_data = x[i]
+            w_grad[i] += x_data * g
+            x_grad[i] += w_data * g
+    else:
+        for i in range(s.b - 2, 0, -2):
+            w_data = val[ops[i]]
+            x_data = val[ops[i + 1]]
+            grad[ops[i]] += x_data * g
+            grad[ops[i + 1]] += w_data * g
     grad[ops[0]] += g
     return 0
 
