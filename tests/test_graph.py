@@ -244,3 +244,37 @@ def test_many_replays_of_a_graph_that_changed(engine):
         assert graph.forward() == 12.0
         graph.backward()
         assert (x.grad, y.grad) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("pattern", ["apart", "same", "overlapping", "repeated", "numbers", "empty",
+                                     "bias is a weight"])
+def test_dots_replay_whatever_their_operands(engine, pattern):
+    """The tape reads a dot's weights and inputs as two arrays where it can: every pattern
+    of shared operands gives the numbers of the graph built again."""
+    V = engine.Value
+
+    def build(a, b, c, d):
+        ws, xs, bias = {
+            "apart": ([a, b], [c, d], 0.5),
+            "same": ([a, b, c], [a, b, c], d),
+            "overlapping": ([a, b], [b, c], d),
+            "repeated": ([a, a, b], [c, c, d], 1),
+            "numbers": ([a, 2.0, b], [c, d, 3], 0.25),
+            "empty": ([], [], a),
+            "bias is a weight": ([a, b], [c, d], a),
+        }[pattern]
+        first = V.dot(ws, xs, bias)
+        return (V.dot(ws, xs, bias) * first + first.relu()).tanh()
+
+    leaves = [V(x) for x in (0.3, -0.7, 1.1, 0.4)]
+    graph = engine.Graph(build(*leaves))
+    for new in ([0.5, 0.25, -1.5, 2.0], [-0.1, 0.9, 0.6, -0.3]):
+        for leaf, x in zip(leaves, new):
+            leaf.data, leaf.grad = x, 0.0
+        graph.forward()
+        graph.backward()
+        replayed = [graph.root.data] + [leaf.grad for leaf in leaves]
+        fresh_leaves = [V(x) for x in new]
+        fresh = build(*fresh_leaves)
+        fresh.backward()
+        assert _bits(replayed) == _bits([fresh.data] + [leaf.grad for leaf in fresh_leaves])
