@@ -14,11 +14,26 @@ like ``params``, not as attributes on the Values.
 
 The learning rate is ``opt.lr``: set it yourself between steps, or let a
 ``LambdaLR`` set it to ``base_lr * lr_lambda(epoch)`` as torch's does.
+
+When every parameter is a Value of the compiled engine, ``zero_grad()`` and
+``step()`` run as one C loop in the engine, with the same arithmetic in the same
+order as the Python loops here: the same numbers, bit for bit.
 """
 
 import math
+import sys
+from array import array
 
 __all__ = ["Optimizer", "SGD", "Adam", "LambdaLR"]
+
+
+def _compiled_engine():
+    """The compiled engine's module when it is loaded (it is, when its Values exist), else None."""
+    return sys.modules.get("micrograd_fast._engine")
+
+
+def _zeros(n):
+    return array("d", bytes(8 * n))
 
 
 class Optimizer:
@@ -31,13 +46,24 @@ class Optimizer:
         if not lr >= 0.0:
             raise ValueError(f"invalid learning rate: {lr}")
         self.lr = lr
+        # its loops return False, having done nothing, unless every parameter is its Value
+        self._engine = _compiled_engine()
 
     def zero_grad(self):
+        if self._engine is not None and self._engine._zero_grads(self.params):
+            return
         for p in self.params:
             p.grad = 0.0
 
     def step(self):
         raise NotImplementedError
+
+    def _check_state(self, *states):
+        """Parameters added to ``params`` after the optimizer was made have no state."""
+        for state in states:
+            if len(state) != len(self.params):
+                raise ValueError(f"the optimizer has {len(state)} state entries for "
+                                 f"{len(self.params)} parameters")
 
 
 class SGD(Optimizer):
@@ -58,16 +84,23 @@ class SGD(Optimizer):
         self.dampening = dampening
         self.weight_decay = weight_decay
         self.nesterov = nesterov
-        self.buffers = [None] * len(self.params)  # a momentum buffer per parameter, from step 1
+        self.buffers = _zeros(len(self.params))  # a momentum buffer per parameter ...
+        self.t = 0  # ... which is d on the first step (torch's), then the running sum
 
     def step(self):
+        self._check_state(self.buffers)
+        first, self.t = self.t == 0, self.t + 1
+        if self._engine is not None and self._engine._sgd_step(
+                self.params, self.buffers, self.lr, self.momentum, self.dampening,
+                self.weight_decay, self.nesterov, first):
+            return
         for i, p in enumerate(self.params):
             d = p.grad
             if self.weight_decay != 0.0:
                 d = d + self.weight_decay * p.data
             if self.momentum != 0.0:
                 b = self.buffers[i]
-                b = d if b is None else b * self.momentum + (1.0 - self.dampening) * d
+                b = d if first else b * self.momentum + (1.0 - self.dampening) * d
                 self.buffers[i] = b
                 d = d + self.momentum * b if self.nesterov else b
             p.data = p.data - self.lr * d
@@ -91,14 +124,19 @@ class Adam(Optimizer):
         self.eps = eps
         self.weight_decay = weight_decay
         self.t = 0  # steps taken
-        self.m = [0.0] * len(self.params)
-        self.v = [0.0] * len(self.params)
+        self.m = _zeros(len(self.params))
+        self.v = _zeros(len(self.params))
 
     def step(self):
+        self._check_state(self.m, self.v)
         beta1, beta2 = self.betas
         self.t += 1
         step_size = self.lr / (1.0 - beta1 ** self.t)
         bias_correction2_sqrt = (1.0 - beta2 ** self.t) ** 0.5
+        if self._engine is not None and self._engine._adam_step(
+                self.params, self.m, self.v, beta1, beta2, self.eps, self.weight_decay,
+                step_size, bias_correction2_sqrt):
+            return
         for i, p in enumerate(self.params):
             g = p.grad
             if self.weight_decay != 0.0:

@@ -781,6 +781,8 @@ def _topological_order(root):
 
 
 # -- a graph to run again -------------------------------------------------------------------
+# The compiled Graph (src_pyx/graph.pxi) compiles the graph into flat arrays and runs them
+# in C; this one runs the same nodes, in the same order, one by one: the same numbers.
 
 _CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
             "built: its forward computation is not known; build the graph again")
@@ -791,25 +793,43 @@ _NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes' links, 
 class Graph:
     """A built graph, kept to be run again with new leaf values.
 
-    ``Graph(loss)`` finds the topological order once. ``forward()`` recomputes
-    every node from its leaves' current ``data`` (returning the root's);
+    ``Graph(loss)`` compiles the graph once. ``forward()`` recomputes every
+    node from its leaves' current ``data`` (returning the root's);
     ``backward()`` zeroes the grads of the nodes between the leaves and the
     root, then runs the chain rule as ``loss.backward()`` does. A training loop
     with a fixed structure builds its graph once and then only replays it: the
     numbers are the same, bit for bit, as building the graph again each step.
+
+    ``Graph(loss, inputs=leaves)`` names leaves that ``forward(values)`` sets
+    from one flat sequence of numbers (a list, an ``array.array('d')``, a numpy
+    array: any buffer of doubles is read directly) before it recomputes.
     """
 
-    def __init__(self, root):
+    def __init__(self, root, inputs=()):
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
+        inputs = tuple(inputs)
+        for leaf in inputs:
+            if not isinstance(leaf, Value):
+                _refuse_other_engine(leaf)
+                raise TypeError(f"Graph inputs must be Values, not {type(leaf).__name__!r}")
         nodes = tuple(_topological_order(root))
         for node in nodes:
             if node._python:
                 raise ValueError(
                     f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
                     "its forward computation is not known; rebuild that graph each step instead")
+        in_graph = {id(node) for node in nodes}
+        for i, leaf in enumerate(inputs):
+            if id(leaf) not in in_graph:
+                raise ValueError(f"Graph input {i} ({leaf!r}) is not in the graph: "
+                                 "the root does not depend on it")
+            if leaf._opcode != LEAF:
+                raise ValueError(f"Graph input {i} ({leaf!r}) is computed by the graph "
+                                 f"(a {leaf._op!r} node): inputs must be leaves")
         self._nodes = nodes
         self.root = root
+        self.inputs = inputs
 
     def __len__(self):
         return len(self._nodes)
@@ -822,9 +842,17 @@ class Graph:
             if node._python:  # given a _backward (or made again) since the Graph was built
                 raise ValueError(_CHANGED.format(op=node._op))
 
-    def forward(self):
-        """Recompute every node from the leaves' current data; return the root's data."""
+    def forward(self, values=None):
+        """Recompute every node from the leaves' current data; return the root's data.
+
+        With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
+        """
+        if values is not None:
+            values = _input_values(values, len(self.inputs))
         self._check_unchanged()
+        if values is not None:
+            for leaf, x in zip(self.inputs, values):
+                leaf._data = x
         for node in self._nodes:
             _FORWARD[node._opcode](node)
         return self.root._data
@@ -838,3 +866,48 @@ class Graph:
         self.root._grad = 1.0
         for node in reversed(self._nodes):
             _BACKWARD[node._opcode](node, node._grad)
+
+
+# -- a forward()'s values -----------------------------------------------------------------
+
+_DOUBLE_FORMATS = ("d", "@d", "=d")  # native doubles
+
+
+def _input_values(values, n):
+    """``values`` as a list of n floats: a buffer of doubles as it is, else a sequence of numbers."""
+    try:
+        view = memoryview(values)
+    except TypeError:
+        view = None
+    if view is not None and view.format in _DOUBLE_FORMATS and view.c_contiguous:
+        numbers = view.cast("B").cast("d").tolist()
+        _check_count(len(numbers), n)
+        return numbers
+    if type(values) is not tuple:
+        try:
+            iterator = iter(values)
+        except TypeError:
+            raise TypeError("Graph.forward(values) takes a sequence of numbers or a buffer of "
+                            f"doubles, not {type(values).__name__!r}") from None
+        values = tuple(iterator)
+    _check_count(len(values), n)
+    return [_input_value(x, i) for i, x in enumerate(values)]
+
+
+def _check_count(given, n):
+    if given != n:
+        if n == 0:
+            raise ValueError("Graph.forward(values): this Graph has no inputs to set; "
+                             "build it as Graph(root, inputs=leaves)")
+        raise ValueError(f"Graph.forward(values) needs {n} values, one per input, not {given}")
+
+
+def _input_value(x, i):
+    if type(x) is float:
+        return x
+    k = _constant(x)
+    if k is None:
+        _refuse_other_engine(x)
+        raise TypeError(f"Graph.forward(values): values[{i}] must be a real number, "
+                        f"not {type(x).__name__!r}")
+    return float(k)

@@ -14,8 +14,10 @@ numbers everywhere, bit for bit.
 """
 
 import random
+from array import array
 
 from .datasets import make_moons
+from .optim import SGD
 
 SEED = 1337
 LAYERS = [16, 16, 1]  # after the 2 inputs
@@ -63,10 +65,12 @@ class Training:
     """The training loop's step: ``step(k)``, for k = 0 .. steps - 1, returns (loss, scores).
 
     Each step builds the graph again from new input Values (``Value(x)``), as micrograd
-    does. With ``Graph`` (micrograd_fast's), the graph is built once over input leaves
-    and replayed: each step sets the leaves' ``data`` to the points, recomputes, and
-    gives the same numbers. ``zero_grad(model)`` resets the gradients (by default
-    ``model.zero_grad()``).
+    does, and updates the parameters with micrograd's loop. ``zero_grad(model)`` resets
+    the gradients (by default ``model.zero_grad()``). With ``Graph`` (micrograd_fast's),
+    the graph is built once over input leaves and replayed, as a user who wants speed
+    writes it: ``graph.forward(points)`` sets the leaves to the points (one flat array)
+    and recomputes, and an ``optim.SGD`` zeroes the gradients and takes the step. The
+    numbers are the same, bit for bit.
 
     The step keeps no reference to the graph it returns: the caller decides when it is freed.
     """
@@ -79,7 +83,9 @@ class Training:
         else:
             self.inputs = [[Value(0.0) for _ in row] for row in X]
             self.replayed = loss(model, self.inputs, y)
-            self.graph = Graph(self.replayed[0])
+            self.graph = Graph(self.replayed[0], inputs=[x for row in self.inputs for x in row])
+            self.points = array("d", [x for row in X for x in row])
+            self.optimizer = SGD(model.parameters(), lr=learning_rate(0, steps))
             self.step = self.replayed_step
 
     def rebuilt_step(self, k):
@@ -91,11 +97,9 @@ class Training:
         return total, scores
 
     def replayed_step(self, k):
-        for leaves, row in zip(self.inputs, self.X):
-            for leaf, x in zip(leaves, row):
-                leaf.data = x
-        self.graph.forward()
-        self.zero_grad(self.model)
+        self.graph.forward(self.points)
+        self.optimizer.zero_grad()
         self.graph.backward()
-        sgd_update(self.model.parameters(), k, self.steps)
+        self.optimizer.lr = learning_rate(k, self.steps)
+        self.optimizer.step()
         return self.replayed

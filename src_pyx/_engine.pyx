@@ -9,7 +9,8 @@ The source is split by concern, in the order of the pure twin (micrograd_fast/pu
 - ops.pxi      one block per row of micrograd_fast/ops.py: forward value, local derivative
                and domain errors side by side, and the dispatch tables they fill
 - walk.pxi     backward(): the topological order and the chain rule
-- graph.pxi    Graph: a built graph kept to be replayed
+- graph.pxi    Graph: a built graph compiled into a tape, to be replayed
+- optim.pxi    the optimizers' steps (micrograd_fast/optim.py) over compiled Values
 
 The pure engine is the reference: every value, gradient, exception class and message
 here matches it bit for bit (the tests compare the two on every operation).
@@ -55,3 +56,4 @@ include "node.pxi"
 include "ops.pxi"
 include "walk.pxi"
 include "graph.pxi"
+include "optim.pxi"

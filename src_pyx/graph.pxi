@@ -1,32 +1,284 @@
 # -- a graph to run again -------------------------------------------------------------------
+# Graph(loss) compiles the graph once into a tape: the nodes in the order of the backward
+# walk, node i's value and gradient at index i of two arrays of doubles (the numbers kept
+# in nodes get indices of their own after the nodes), and one _Step per computed node
+# (ops.pxi). forward() and backward() are each a loop over those arrays that runs the
+# tape functions of the ops' blocks, between a pass that reads the nodes in and one that
+# writes them out:
+#
+#   forward()   reads every node's data (the leaves' are the inputs), computes the steps
+#               in order, writes every node's data back;
+#   backward()  reads every node's data, the leaves' grads (the inner nodes' start at 0
+#               and the root's at 1), runs the steps' chain rule in reverse, writes every
+#               node's grad back.
+#
+# So a user sees the same data and grads, bit for bit, as if the nodes were run one by
+# one. The reading pass also checks that no node changed since the tape was made: a node
+# that runs a Python _backward now raises; a node made a leaf again, or whose number
+# operand _prev turned into a leaf, has the tape made again from the same order.
+#
+# The tape holds plain pointers to its nodes, and to each node's operands as they were:
+# the Graph keeps all of them alive in tuples, so an address can never be reused while it
+# is compared. No Python code runs inside the loops.
+
+from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_CheckBuffer,
+                             PyObject_GetBuffer)
+from libc.string cimport memcpy, strcmp
 
 cdef str _CHANGED = ("a node of this graph ({op!r}) was given a Python _backward after Graph() was "
                      "built: its forward computation is not known; build the graph again")
+cdef str _NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes' links, which "
+                        "copies of Values do not keep; build Graph(root) again over the copy")
+
+ctypedef struct _Link:          # a node of the tape, as it was when the tape was made
+    PyObject* node
+    uint64_t shape              # its opcode and K and PY bits
+
+ctypedef struct _Watch:         # a dot that keeps a number among its operands
+    PyObject* node
+    PyObject* operands          # its tuple, which reading _prev replaces
+
+cdef enum:
+    SHAPE = OPCODE_MASK | K | PY
 
 
+@cython.final
+@cython.no_gc_clear  # its links point into ``held``
+cdef class _Compiled:
+    """A tape's arrays, made by _compile."""
+    cdef _Link* links           # node i of the tape: its value and grad at index i
+    cdef Py_ssize_t n_links
+    cdef _Watch* watch
+    cdef Py_ssize_t n_watch
+    cdef _Step* steps           # one per computed node, in the order of the walk
+    cdef Py_ssize_t n_steps
+    cdef _Tape tape             # val and grad (one per link, then one per number), the dots' runs
+    cdef Py_ssize_t root        # the root's index
+    cdef Py_ssize_t* inputs     # the inputs' indices
+    cdef tuple held             # the objects the links point to
+
+    def __dealloc__(self):
+        PyMem_Free(self.links)
+        PyMem_Free(self.watch)
+        PyMem_Free(self.steps)
+        PyMem_Free(self.tape.val)
+        PyMem_Free(self.tape.grad)
+        PyMem_Free(self.tape.run)
+        PyMem_Free(self.inputs)
+
+
+cdef void* _array(Py_ssize_t n, size_t item) except NULL:
+    cdef void* p = PyMem_Malloc(max(n, 1) * item)
+    if p == NULL:
+        raise MemoryError()
+    return p
+
+
+cdef _Compiled _compile(tuple order, tuple inputs):
+    """The tape of the nodes of ``order`` (a topological order), each run as it is now.
+
+    A node's index is chosen so that a dot's weights, and its inputs, are consecutive
+    when they can be (a Neuron's weights, a layer's outputs): its tape functions then
+    read them as two arrays (the K flag of a dot's step) instead of through ``run``.
+    """
+    cdef _Compiled c = _Compiled()
+    cdef dict at = {}           # id(node) -> its index
+    cdef list nodes = []        # by index
+    cdef list numbers = []      # the numbers kept in nodes; index -1 - j until placed
+    cdef list steps = []        # (op, k, out, a, b)
+    cdef list run = []
+    cdef list watch = []
+    cdef Value v
+    cdef Py_ssize_t i, j
+    for node in order:
+        if (<Value>node)._stamp & PY:  # given a _backward (or made again) since the Graph was built
+            raise ValueError(_CHANGED.format(op=node._op))
+
+    def claim(x):
+        at[id(x)] = len(nodes)
+        nodes.append(x)
+
+    def place(x):
+        if not isinstance(x, Value):
+            numbers.append(_k(x))
+            return -len(numbers)
+        if id(x) not in at:  # a number that _prev has shown as a leaf since the order was found
+            if _opcode(<Value>x) != LEAF or (<Value>x)._stamp & PY:
+                raise ValueError(_CHANGED.format(op=x._op))
+            claim(x)
+        return at[id(x)]
+
+    def consecutive(xs):
+        return all(isinstance(x, Value) and id(x) in at and at[id(x)] == at[id(xs[0])] + i
+                   for i, x in enumerate(xs))
+
+    in_order = {id(node) for node in order}
+    for node in order:  # first the dots' runs, as runs where they can be
+        if _opcode(<Value>node) == DOT:
+            for xs in ((<tuple>(<Value>node)._b)[1::2], (<tuple>(<Value>node)._b)[2::2]):
+                if (all(isinstance(x, Value) and id(x) in in_order and id(x) not in at for x in xs)
+                        and len({id(x) for x in xs}) == len(xs)):
+                    for x in xs:
+                        claim(x)
+    for node in order:
+        if id(node) not in at:
+            claim(node)
+    for node in order:
+        v = <Value>node
+        op = _opcode(v)
+        if op == LEAF:
+            continue
+        if op == DOT:
+            operands = <tuple>v._b
+            if not all(isinstance(x, Value) for x in operands):
+                watch.append(v)
+            if consecutive(operands[1::2]) and consecutive(operands[2::2]) and len(operands) > 1:
+                steps.append((op, True, at[id(v)], len(run), len(operands) // 2))
+                run.extend([place(operands[0]), place(operands[1]), place(operands[2])])
+            else:
+                steps.append((op, False, at[id(v)], len(run), len(operands)))
+                run.extend([place(x) for x in operands])
+        elif v._b is None:
+            steps.append((op, False, at[id(v)], place(v._a), 0))
+        else:
+            steps.append((op, bool(v._stamp & K), at[id(v)], place(v._a), place(v._b)))
+    c.held = tuple(nodes) + tuple([(<Value>v)._b for v in watch])
+    c.n_links = len(nodes)
+    c.n_watch = len(watch)
+    c.n_steps = len(steps)
+    c.root = at[id(order[len(order) - 1])]
+
+    def slot(j):  # a number's index, after the nodes'
+        return j if j >= 0 else c.n_links - 1 - j
+
+    c.links = <_Link*>_array(c.n_links, sizeof(_Link))
+    c.watch = <_Watch*>_array(c.n_watch, sizeof(_Watch))
+    c.steps = <_Step*>_array(c.n_steps, sizeof(_Step))
+    c.tape.val = <double*>_array(c.n_links + len(numbers), sizeof(double))
+    c.tape.grad = <double*>_array(c.n_links + len(numbers), sizeof(double))
+    c.tape.run = <Py_ssize_t*>_array(len(run), sizeof(Py_ssize_t))
+    c.inputs = <Py_ssize_t*>_array(len(inputs), sizeof(Py_ssize_t))
+    for i in range(c.n_links):
+        v = <Value>nodes[i]
+        c.links[i].node = <PyObject*>v
+        c.links[i].shape = v._stamp & SHAPE
+        c.tape.val[i] = v._data
+    for i in range(c.n_watch):
+        c.watch[i].node = <PyObject*>watch[i]
+        c.watch[i].operands = <PyObject*>(<Value>watch[i])._b
+    for j in range(len(numbers)):
+        c.tape.val[c.n_links + j] = numbers[j]
+    for j in range(c.n_links, c.n_links + len(numbers)):
+        c.tape.grad[j] = 0.0
+    for j in range(len(run)):
+        c.tape.run[j] = slot(run[j])
+    for i in range(c.n_steps):
+        op, k, out, a, b = steps[i]
+        c.steps[i].op = op
+        c.steps[i].k = k
+        c.steps[i].out = out
+        c.steps[i].a = a if op == DOT else slot(a)
+        c.steps[i].b = b if op == DOT else slot(b)
+    for i in range(len(inputs)):
+        c.inputs[i] = at[id(inputs[i])]
+    return c
+
+
+cdef bint _read(_Compiled c, bint grads) noexcept:
+    """Read every node's data (and grads: a leaf's, 0 for the others) into the tape.
+
+    False when a node has changed since the tape was made. A node changes its
+    operands only with its stamp (made a leaf again; a number shown as a leaf), but
+    for a dot whose numbers _prev shows as leaves: its tuple is watched.
+    """
+    cdef _Link* links = c.links
+    cdef PyObject* v  # not a Value variable: no reference counting in the loop
+    cdef double* val = c.tape.val
+    cdef double* grad = c.tape.grad
+    cdef Py_ssize_t i, n = c.n_links
+    for i in range(c.n_watch):
+        if <PyObject*>(<Value>c.watch[i].node)._b != c.watch[i].operands:
+            return False
+    if grads:
+        for i in range(n):
+            v = links[i].node
+            if ((<Value>v)._stamp & SHAPE) != links[i].shape:
+                return False
+            val[i] = (<Value>v)._data
+            grad[i] = (<Value>v)._grad if links[i].shape == LEAF else 0.0
+    else:
+        for i in range(n):
+            v = links[i].node
+            if ((<Value>v)._stamp & SHAPE) != links[i].shape:
+                return False
+            val[i] = (<Value>v)._data
+    return True
+
+
+cdef int _run_forward(_Compiled c) except -1:
+    cdef Py_ssize_t i
+    for i in range(c.n_steps):
+        _TAPE_FORWARD[c.steps[i].op](&c.tape, &c.steps[i])
+    return 0
+
+
+cdef int _run_backward(_Compiled c) except -1:
+    cdef Py_ssize_t i
+    for i in range(c.n_steps - 1, -1, -1):
+        _TAPE_BACKWARD[c.steps[i].op](&c.tape, &c.steps[i])
+    return 0
+
+
+cdef void _write_data(_Compiled c) noexcept:
+    cdef _Link* links = c.links
+    cdef double* val = c.tape.val
+    cdef Py_ssize_t i
+    for i in range(c.n_links):
+        (<Value>links[i].node)._data = val[i]
+
+
+cdef void _write_grads(_Compiled c) noexcept:
+    cdef _Link* links = c.links
+    cdef double* grad = c.tape.grad
+    cdef Py_ssize_t i
+    for i in range(c.n_links):
+        (<Value>links[i].node)._grad = grad[i]
+
+
+@cython.no_gc_clear  # its arrays point into its tuples: a cycle through it runs through a __dict__
 cdef class Graph:
     """A built graph, kept to be run again with new leaf values.
 
-    ``Graph(loss)`` finds the topological order once. ``forward()`` recomputes
-    every node from its leaves' current ``data`` (returning the root's);
+    ``Graph(loss)`` compiles the graph once. ``forward()`` recomputes every
+    node from its leaves' current ``data`` (returning the root's);
     ``backward()`` zeroes the grads of the nodes between the leaves and the
     root, then runs the chain rule as ``loss.backward()`` does. A training loop
     with a fixed structure builds its graph once and then only replays it: the
     numbers are the same, bit for bit, as building the graph again each step.
+
+    ``Graph(loss, inputs=leaves)`` names leaves that ``forward(values)`` sets
+    from one flat sequence of numbers (a list, an ``array.array('d')``, a numpy
+    array: any buffer of doubles is read directly) before it recomputes.
     """
 
     cdef readonly Value root
+    cdef readonly tuple inputs
     cdef tuple _nodes           # the topological order, holding the nodes alive
-    cdef PyObject** _order      # the same order, as plain pointers for the loops
-    cdef Py_ssize_t _n
+    cdef _Compiled _c
+    cdef double* _values        # the values forward() was given, converted
     cdef object __weakref__
 
-    def __cinit__(self, root):
+    def __cinit__(self, root, inputs=()):
         global _walks
         cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, False)
         cdef Py_ssize_t i
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
+        inputs = tuple(inputs)
+        for leaf in inputs:
+            if not isinstance(leaf, Value):
+                _refuse_other_engine(leaf)
+                raise TypeError(f"Graph inputs must be Values, not {type(leaf).__name__!r}")
         _walks += 1
         try:
             _topological_order(root, &w, _walks)
@@ -38,51 +290,129 @@ cdef class Graph:
                 raise ValueError(
                     f"cannot replay a graph holding a node with a Python _backward ({node._op!r}): "
                     "its forward computation is not known; rebuild that graph each step instead")
-        self._n = len(self._nodes)
-        self._order = <PyObject**>PyMem_Malloc(max(self._n, 1) * sizeof(PyObject*))
-        if self._order == NULL:
-            raise MemoryError()
-        for i in range(self._n):
-            self._order[i] = PyTuple_GET_ITEM(self._nodes, i)
+        index = {id(node) for node in self._nodes}
+        for i, leaf in enumerate(inputs):
+            if id(leaf) not in index:
+                raise ValueError(f"Graph input {i} ({leaf!r}) is not in the graph: "
+                                 "the root does not depend on it")
+            if _opcode(<Value>leaf) != LEAF:
+                raise ValueError(f"Graph input {i} ({leaf!r}) is computed by the graph "
+                                 f"(a {leaf._op!r} node): inputs must be leaves")
+        self._c = _compile(self._nodes, inputs)
         self.root = root
+        self.inputs = inputs
+        self._values = <double*>_array(len(inputs), sizeof(double))
 
     def __dealloc__(self):
-        PyMem_Free(self._order)
+        PyMem_Free(self._values)
 
     def __len__(self):
-        return self._n
+        return len(self._nodes)
 
     def __reduce__(self):
         raise TypeError(_NOT_COPIED)
 
-    cdef int _check_unchanged(self) except -1:
-        cdef Py_ssize_t i
-        for i in range(self._n):
-            if (<Value>self._order[i])._stamp & PY:  # given a _backward (or made again) since
-                raise ValueError(_CHANGED.format(op=(<Value>self._order[i])._op))
+    cdef int _read(self, bint grads) except -1:
+        """Read the nodes into the tape; make the tape again first if the graph has changed."""
+        while not _read(self._c, grads):
+            self._c = _compile(self._nodes, self.inputs)  # raises for a Python _backward
         return 0
 
-    def forward(self):
-        """Recompute every node from the leaves' current data; return the root's data."""
+    cdef int _take(self, object values) except -1:
+        """Convert ``values`` into self._values: one number per input."""
+        cdef Py_ssize_t n = len(self.inputs), i
+        cdef Py_buffer view
+        cdef tuple numbers
+        if _is_buffer_of_doubles(values, &view):
+            try:
+                _check_count(view.len // sizeof(double), n)
+                memcpy(self._values, view.buf, n * sizeof(double))
+            finally:
+                PyBuffer_Release(&view)
+            return 0
+        numbers = _numbers_in(values)
+        _check_count(len(numbers), n)
+        for i in range(n):
+            x = numbers[i]
+            if PyFloat_CheckExact(x):
+                self._values[i] = PyFloat_AS_DOUBLE(x)
+            else:
+                self._values[i] = _input_value(x, i)
+        return 0
+
+    def forward(self, values=None):
+        """Recompute every node from the leaves' current data; return the root's data.
+
+        With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
+        """
         cdef Py_ssize_t i
-        self._check_unchanged()
-        for i in range(self._n):
-            _FORWARD[_opcode(<Value>self._order[i])](<Value>self._order[i])
+        if values is not None:
+            self._take(values)  # before anything changes: a number's __float__ may run code
+        self._read(False)
+        if values is not None:
+            for i in range(len(self.inputs)):
+                (<Value>self._c.links[self._c.inputs[i]].node)._data = self._values[i]
+                self._c.tape.val[self._c.inputs[i]] = self._values[i]
+        try:
+            _run_forward(self._c)
+        finally:  # after an error too: the nodes before it were computed
+            _write_data(self._c)
         return self.root._data
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
-        cdef Py_ssize_t i
-        cdef Value node
-        self._check_unchanged()
-        for i in range(self._n):
-            node = <Value>self._order[i]
-            if _opcode(node) != LEAF:
-                node._grad = 0.0
-        self.root._grad = 1.0
-        for i in range(self._n - 1, -1, -1):
-            _BACKWARD[_opcode(<Value>self._order[i])](<Value>self._order[i], (<Value>self._order[i])._grad)
+        self._read(True)
+        self._c.tape.grad[self._c.root] = 1.0
+        try:
+            _run_backward(self._c)
+        finally:
+            _write_grads(self._c)
 
 
-cdef str _NOT_COPIED = ("a Graph cannot be copied or pickled: it holds its nodes' links, which "
-                        "copies of Values do not keep; build Graph(root) again over the copy")
+# -- a forward()'s values -----------------------------------------------------------------
+
+cdef bint _is_buffer_of_doubles(object values, Py_buffer* view) except -1:
+    """Whether ``values`` lends its memory as contiguous doubles (then ``view`` holds it)."""
+    if not PyObject_CheckBuffer(values):
+        return False
+    try:
+        PyObject_GetBuffer(values, view, PyBUF_FORMAT | PyBUF_C_CONTIGUOUS)
+    except (BufferError, ValueError, TypeError):  # not contiguous: read it as a sequence
+        return False
+    if view.itemsize == sizeof(double) and view.format != NULL and _is_double(view.format):
+        return True
+    PyBuffer_Release(view)
+    return False
+
+
+cdef bint _is_double(const char* format) noexcept:  # native doubles
+    return strcmp(format, b"d") == 0 or strcmp(format, b"@d") == 0 or strcmp(format, b"=d") == 0
+
+
+cdef tuple _numbers_in(object values):
+    if type(values) is tuple:
+        return <tuple>values
+    try:
+        iterator = iter(values)
+    except TypeError:
+        raise TypeError("Graph.forward(values) takes a sequence of numbers or a buffer of doubles, "
+                        f"not {type(values).__name__!r}") from None
+    return tuple(iterator)
+
+
+cdef int _check_count(Py_ssize_t given, Py_ssize_t n) except -1:
+    if given != n:
+        if n == 0:
+            raise ValueError("Graph.forward(values): this Graph has no inputs to set; "
+                             "build it as Graph(root, inputs=leaves)")
+        raise ValueError(f"Graph.forward(values) needs {n} values, one per input, not {given}")
+    return 0
+
+
+cdef double _input_value(object x, Py_ssize_t i) except? -1.0:
+    cdef double k
+    if _constant(x, &k) is None:
+        _refuse_other_engine(x)
+        raise TypeError(f"Graph.forward(values): values[{i}] must be a real number, "
+                        f"not {type(x).__name__!r}")
+    return k

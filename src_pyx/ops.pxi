@@ -8,15 +8,35 @@
 # Operands: ``out._a`` is the first (a Value); ``_second(out)`` reads the second, a
 # Value's data or the number kept in the node (the K bit). A dot node keeps its
 # operands in the tuple ``out._b``: bias, w0, x0, w1, x1, ...
+#
+# Each block also has the same two functions on a Graph's tape (graph.pxi), where a
+# node is a _Step: its value and gradient live in the tape's arrays ``val`` and
+# ``grad`` at index ``out``, its operands' at ``a`` and ``b`` (a number operand has an
+# index of its own, which holds the number; K is set and its gradient is not
+# wanted); a dot's operands are read through ``run`` from index ``a`` (see its block).
+
+ctypedef struct _Step:
+    int op
+    bint k                  # the second operand is a number
+    Py_ssize_t out, a, b
+
+ctypedef struct _Tape:
+    double* val
+    double* grad
+    Py_ssize_t* run         # the dots' operands, one run after another
 
 ctypedef int (*_Forward)(Value) except -1
 ctypedef int (*_Backward)(Value, double) except -1
+ctypedef int (*_TapeForward)(_Tape*, _Step*) except -1
+ctypedef int (*_TapeBackward)(_Tape*, _Step*) except -1
 
 cdef enum:
     MAX_OPS = OPCODE_MASK + 1
 
 cdef _Forward _FORWARD[MAX_OPS]
 cdef _Backward _BACKWARD[MAX_OPS]
+cdef _TapeForward _TAPE_FORWARD[MAX_OPS]
+cdef _TapeBackward _TAPE_BACKWARD[MAX_OPS]
 cdef tuple _OP_TEXT = ('',) + tuple(op.text for op in OPS)  # by opcode; a leaf shows ''
 
 
@@ -36,6 +56,14 @@ cdef int _no_backward(Value out, double g) except -1:
     raise SystemError(f"micrograd_fast._engine: opcode {_opcode(out)} has no backward block")
 
 
+cdef int _no_tape_forward(_Tape* t, _Step* s) except -1:
+    raise SystemError(f"micrograd_fast._engine: opcode {s.op} has no forward block")
+
+
+cdef int _no_tape_backward(_Tape* t, _Step* s) except -1:
+    raise SystemError(f"micrograd_fast._engine: opcode {s.op} has no backward block")
+
+
 cdef int _leaf_forward(Value out) except -1:
     return 0  # a leaf keeps the value it was given
 
@@ -44,14 +72,18 @@ cdef int _leaf_chain_rule(Value out, double g) except -1:
     return 0  # nothing below a leaf
 
 
-for _i in range(MAX_OPS):
+for _i in range(MAX_OPS):  # a leaf is never a step of a tape: its entries there raise
     _FORWARD[_i], _BACKWARD[_i] = _no_forward, _no_backward
+    _TAPE_FORWARD[_i], _TAPE_BACKWARD[_i] = _no_tape_forward, _no_tape_backward
 _FORWARD[LEAF], _BACKWARD[LEAF] = _leaf_forward, _leaf_chain_rule
 
 
-cdef void _define(int op, _Forward forward, _Backward backward) noexcept:
+cdef void _define(int op, _Forward forward, _Backward backward,
+                  _TapeForward tape_forward, _TapeBackward tape_backward) noexcept:
     _FORWARD[op] = forward
     _BACKWARD[op] = backward
+    _TAPE_FORWARD[op] = tape_forward
+    _TAPE_BACKWARD[op] = tape_backward
 
 
 cdef inline double _k(object c) noexcept:
@@ -108,7 +140,18 @@ cdef int _add_backward(Value out, double g) except -1:
         (<Value>out._b)._grad += g
     return 0
 
-_define(ADD, _add_forward, _add_backward)
+cdef int _add_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = t.val[s.a] + t.val[s.b]
+    return 0
+
+cdef int _add_tape_backward(_Tape* t, _Step* s) except -1:
+    cdef double g = t.grad[s.out]
+    t.grad[s.a] += g
+    if not s.k:
+        t.grad[s.b] += g
+    return 0
+
+_define(ADD, _add_forward, _add_backward, _add_tape_forward, _add_tape_backward)
 
 
 # * -------------------------------------------------------------------------------------
@@ -128,7 +171,18 @@ cdef int _mul_backward(Value out, double g) except -1:
         b._grad += a._data * g
     return 0
 
-_define(MUL, _mul_forward, _mul_backward)
+cdef int _mul_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = t.val[s.a] * t.val[s.b]
+    return 0
+
+cdef int _mul_tape_backward(_Tape* t, _Step* s) except -1:
+    cdef double g = t.grad[s.out]
+    t.grad[s.a] += t.val[s.b] * g
+    if not s.k:
+        t.grad[s.b] += t.val[s.a] * g
+    return 0
+
+_define(MUL, _mul_forward, _mul_backward, _mul_tape_forward, _mul_tape_backward)
 
 
 # ** ------------------------------------------------------------------------------------
@@ -140,19 +194,37 @@ cdef int _pow_forward(Value out) except -1:
     out._data = _pow(out._a._data, _second(out))
     return 0
 
-cdef int _pow_backward(Value out, double g) except -1:
-    cdef Value a = out._a
-    cdef double x = a._data, k = _second(out)
+cdef double _pow_slope(double x, double k) except? -1.0:
+    """d/dx x**k."""
     if x == 0.0 and k < 1.0:
         raise ZeroDivisionError(f"x ** {k!r} has no finite gradient at x = {x!r}: "
                                 f"its derivative {k!r} * x ** {k - 1.0!r} divides by zero there")
-    a._grad += (k * _pow(x, k - 1.0)) * g
-    # d/db a**b = a**b * log(a), as in PyTorch: 0 at a == 0, NaN for a negative a (complex)
-    if not out._stamp & K and x != 0.0:
-        (<Value>out._b)._grad += (out._data * (log(x) if x > 0.0 else NAN)) * g
+    return k * _pow(x, k - 1.0)
+
+cdef inline double _pow_exponent_slope(double y, double x) noexcept:
+    """d/dk x**k, given y = x**k: as in PyTorch, NaN for a negative x (the power is complex)."""
+    return y * (log(x) if x > 0.0 else NAN)
+
+cdef int _pow_backward(Value out, double g) except -1:
+    cdef Value a = out._a
+    cdef double x = a._data, k = _second(out)
+    a._grad += _pow_slope(x, k) * g
+    if not out._stamp & K and x != 0.0:  # 0 at x == 0, as in PyTorch
+        (<Value>out._b)._grad += _pow_exponent_slope(out._data, x) * g
     return 0
 
-_define(POW, _pow_forward, _pow_backward)
+cdef int _pow_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = _pow(t.val[s.a], t.val[s.b])
+    return 0
+
+cdef int _pow_tape_backward(_Tape* t, _Step* s) except -1:
+    cdef double g = t.grad[s.out], x = t.val[s.a]
+    t.grad[s.a] += _pow_slope(x, t.val[s.b]) * g
+    if not s.k and x != 0.0:
+        t.grad[s.b] += _pow_exponent_slope(t.val[s.out], x) * g
+    return 0
+
+_define(POW, _pow_forward, _pow_backward, _pow_tape_forward, _pow_tape_backward)
 
 
 # relu ----------------------------------------------------------------------------------
@@ -167,7 +239,16 @@ cdef int _relu_backward(Value out, double g) except -1:
     out._a._grad += (out._data > 0) * g
     return 0
 
-_define(RELU, _relu_forward, _relu_backward)
+cdef int _relu_tape_forward(_Tape* t, _Step* s) except -1:
+    cdef double x = t.val[s.a]
+    t.val[s.out] = 0.0 if x < 0 else x
+    return 0
+
+cdef int _relu_tape_backward(_Tape* t, _Step* s) except -1:
+    t.grad[s.a] += (t.val[s.out] > 0) * t.grad[s.out]
+    return 0
+
+_define(RELU, _relu_forward, _relu_backward, _relu_tape_forward, _relu_tape_backward)
 
 
 # tanh ----------------------------------------------------------------------------------
@@ -182,7 +263,16 @@ cdef int _tanh_backward(Value out, double g) except -1:
     out._a._grad += (1.0 - t * t) * g  # t*t, exact on every engine (t**2 may not be)
     return 0
 
-_define(TANH, _tanh_forward, _tanh_backward)
+cdef int _tanh_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = tanh(t.val[s.a])
+    return 0
+
+cdef int _tanh_tape_backward(_Tape* t, _Step* s) except -1:
+    cdef double y = t.val[s.out]
+    t.grad[s.a] += (1.0 - y * y) * t.grad[s.out]
+    return 0
+
+_define(TANH, _tanh_forward, _tanh_backward, _tanh_tape_forward, _tanh_tape_backward)
 
 
 # exp -----------------------------------------------------------------------------------
@@ -196,7 +286,15 @@ cdef int _exp_backward(Value out, double g) except -1:
     out._a._grad += out._data * g
     return 0
 
-_define(EXP, _exp_forward, _exp_backward)
+cdef int _exp_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = _exp(t.val[s.a])
+    return 0
+
+cdef int _exp_tape_backward(_Tape* t, _Step* s) except -1:
+    t.grad[s.a] += t.val[s.out] * t.grad[s.out]
+    return 0
+
+_define(EXP, _exp_forward, _exp_backward, _exp_tape_forward, _exp_tape_backward)
 
 
 # log -----------------------------------------------------------------------------------
@@ -206,26 +304,38 @@ cdef int _log_forward(Value out) except -1:
     out._data = _log(out._a._data)
     return 0
 
-cdef int _log_backward(Value out, double g) except -1:
-    cdef double x = out._a._data
+cdef double _log_slope(double x) except? -1.0:
     if x == 0.0:  # its data was set to 0 after the node was made
         raise ZeroDivisionError("float division by zero")
-    out._a._grad += (1.0 / x) * g
+    return 1.0 / x
+
+cdef int _log_backward(Value out, double g) except -1:
+    out._a._grad += _log_slope(out._a._data) * g
     return 0
 
-_define(LOG, _log_forward, _log_backward)
+cdef int _log_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = _log(t.val[s.a])
+    return 0
+
+cdef int _log_tape_backward(_Tape* t, _Step* s) except -1:
+    t.grad[s.a] += _log_slope(t.val[s.a]) * t.grad[s.out]
+    return 0
+
+_define(LOG, _log_forward, _log_backward, _log_tape_forward, _log_tape_backward)
 
 
 # sigmoid -------------------------------------------------------------------------------
 cdef int SIGMOID = _opcode_of("sigmoid")
 
-cdef int _sigmoid_forward(Value out) except -1:
-    cdef double x = out._a._data, e
+cdef inline double _sigmoid(double x) noexcept:
+    cdef double e
     if x >= 0.0:
-        out._data = 1.0 / (1.0 + exp(-x))
-    else:
-        e = exp(x)  # the same function, written so that exp cannot overflow
-        out._data = e / (1.0 + e)
+        return 1.0 / (1.0 + exp(-x))
+    e = exp(x)  # the same function, written so that exp cannot overflow
+    return e / (1.0 + e)
+
+cdef int _sigmoid_forward(Value out) except -1:
+    out._data = _sigmoid(out._a._data)
     return 0
 
 cdef int _sigmoid_backward(Value out, double g) except -1:
@@ -233,7 +343,16 @@ cdef int _sigmoid_backward(Value out, double g) except -1:
     out._a._grad += (s * (1.0 - s)) * g
     return 0
 
-_define(SIGMOID, _sigmoid_forward, _sigmoid_backward)
+cdef int _sigmoid_tape_forward(_Tape* t, _Step* s) except -1:
+    t.val[s.out] = _sigmoid(t.val[s.a])
+    return 0
+
+cdef int _sigmoid_tape_backward(_Tape* t, _Step* s) except -1:
+    cdef double y = t.val[s.out]
+    t.grad[s.a] += (y * (1.0 - y)) * t.grad[s.out]
+    return 0
+
+_define(SIGMOID, _sigmoid_forward, _sigmoid_backward, _sigmoid_tape_forward, _sigmoid_tape_backward)
 
 
 # dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum ------------------
@@ -324,13 +443,88 @@ cdef int _dot_backward(Value out, double g) except -1:
         (<Value>w)._grad += g
     return 0
 
-_define(DOT, _dot_forward, _dot_backward)
+# On the tape, a dot's operands are either a run (its step's K flag unset): bias, w0, x0,
+# w1, x1, ... as indices, a number's gradient summed into its own index, which nothing
+# reads; or (K set, for b pairs) the bias's index and those of w0 and x0, the weights
+# and the inputs being consecutive. Either way, the same arithmetic in the same order.
+cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
+    cdef Py_ssize_t* ops = t.run + s.a
+    cdef double* val = t.val
+    cdef double* w
+    cdef double* x
+    cdef double total = val[ops[0]]
+    cdef Py_ssize_t i
+    if s.k:
+        w, x = val + ops[1], val + ops[2]
+        for i in range(s.b):
+            total = total + w[i] * x[i]
+    else:
+        for i in range(1, s.b, 2):
+            total = total + val[ops[i]] * val[ops[i + 1]]
+    val[s.out] = total
+    return 0
+
+cdef extern from *:
+    """
+    /* A dot's backward over its weights and inputs when they are consecutive and apart:
+       each index gets one addition, so the order does not matter and the compiler may
+       do two at a time (the same numbers: each is the same multiply and add). */
+    #if defined(_MSC_VER)
+    #define MGF_RESTRICT __restrict
+    #else
+    #define MGF_RESTRICT restrict
+    #endif
+    #if defined(__GNUC__) && !defined(__clang__)
+    __attribute__((optimize("tree-vectorize")))
+    #endif
+    static void mgf_dot_backward_apart(double *MGF_RESTRICT w_grad, double *MGF_RESTRICT x_grad,
+                                       const double *MGF_RESTRICT w, const double *MGF_RESTRICT x,
+                                       double g, Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            w_grad[i] += x[i] * g;
+            x_grad[i] += w[i] * g;
+        }
+    }
+    """
+    void _dot_backward_apart "mgf_dot_backward_apart"(double* w_grad, double* x_grad, const double* w,
+                                                      const double* x, double g, Py_ssize_t n) noexcept
+
+cdef int _dot_tape_backward(_Tape* t, _Step* s) except -1:
+    cdef Py_ssize_t* ops = t.run + s.a
+    cdef double* val = t.val
+    cdef double* grad = t.grad
+    cdef double* w
+    cdef double* x
+    cdef double* w_grad
+    cdef double* x_grad
+    cdef double g = grad[s.out], w_data, x_data
+    cdef Py_ssize_t i
+    if s.k and (ops[1] + s.b <= ops[2] or ops[2] + s.b <= ops[1]):
+        _dot_backward_apart(grad + ops[1], grad + ops[2], val + ops[1], val + ops[2], g, s.b)
+    elif s.k:
+        w, x, w_grad, x_grad = val + ops[1], val + ops[2], grad + ops[1], grad + ops[2]
+        for i in range(s.b - 1, -1, -1):
+            w_data = w[i]
+            x_data = x[i]
+            w_grad[i] += x_data * g
+            x_grad[i] += w_data * g
+    else:
+        for i in range(s.b - 2, 0, -2):
+            w_data = val[ops[i]]
+            x_data = val[ops[i + 1]]
+            grad[ops[i]] += x_data * g
+            grad[ops[i + 1]] += w_data * g
+    grad[ops[0]] += g
+    return 0
+
+_define(DOT, _dot_forward, _dot_backward, _dot_tape_forward, _dot_tape_backward)
 
 
 # -- every row has its block ---------------------------------------------------------------
 
 for _i in range(1, len(OPS) + 1):
-    if _FORWARD[_i] == _no_forward or _BACKWARD[_i] == _no_backward:
+    if (_FORWARD[_i] == _no_forward or _BACKWARD[_i] == _no_backward
+            or _TAPE_FORWARD[_i] == _no_tape_forward or _TAPE_BACKWARD[_i] == _no_tape_backward):
         raise ImportError(f"micrograd_fast._engine has no block for {OPS[_i - 1].name!r} "
                           "of micrograd_fast/ops.py")
 

@@ -1,6 +1,7 @@
 """Graph: a built graph replayed with new leaf values, on both engines."""
 
 import struct
+from array import array
 
 import pytest
 
@@ -72,3 +73,208 @@ def test_size_and_root(engine):
     y = x * x + x
     graph = engine.Graph(y)
     assert len(graph) == 3 and graph.root is y
+
+
+# -- inputs: forward(values) -------------------------------------------------------
+
+def _small_net(V):
+    """Two input leaves and two weights; the graph of w0*x0 + w1*x1 + 0.5, through tanh."""
+    xs = [V(0.0), V(0.0)]
+    ws = [V(0.3), V(-1.2)]
+    return xs, ws, (xs[0] * ws[0] + V.dot([ws[1]], [xs[1]], 0.5)).tanh()
+
+
+def _value_sources():
+    yield "list", lambda xs: list(xs)
+    yield "tuple of ints", lambda xs: tuple(int(x) for x in xs)
+    yield "array('d')", lambda xs: array("d", xs)
+    yield "array('f')", lambda xs: array("f", xs)  # not doubles: read as a sequence
+    yield "memoryview", lambda xs: memoryview(array("d", xs))
+    yield "generator", lambda xs: (x for x in xs)
+    try:
+        import numpy as np
+    except ImportError:
+        return
+    yield "numpy", lambda xs: np.array(xs)
+    yield "numpy 2-d", lambda xs: np.array(xs).reshape(len(xs) // 2, 2)
+    yield "numpy strided", lambda xs: np.array([x for x in xs for _ in (0, 1)])[::2]
+    yield "numpy float32", lambda xs: np.array(xs, dtype=np.float32)
+    yield "numpy int", lambda xs: np.array(xs).astype(np.int64)
+
+
+@pytest.mark.parametrize("kind, make", list(_value_sources()), ids=[k for k, _ in _value_sources()])
+def test_forward_sets_the_inputs_from_values(engine, kind, make):
+    V = engine.Value
+    xs, ws, root = _small_net(V)
+    graph = engine.Graph(root, inputs=xs)
+    assert graph.inputs == tuple(xs)
+    for new in ([1.5, -2.0], [0.25, 4.0]):
+        given = make(new)
+        expected = [float(x) for x in (list(given) if kind != "numpy 2-d" else given.ravel())] \
+            if kind != "generator" else new
+        result = graph.forward(given)
+        graph.backward()
+        assert [x.data for x in xs] == expected
+        fresh_xs = [V(x) for x in expected]
+        fresh = (fresh_xs[0] * V(ws[0].data) + V.dot([V(ws[1].data)], [fresh_xs[1]], 0.5)).tanh()
+        fresh.backward()
+        assert _bits([result, root.data, xs[0].grad, xs[1].grad]) == \
+            _bits([fresh.data, fresh.data, fresh_xs[0].grad, fresh_xs[1].grad])
+        xs[0].grad = xs[1].grad = 0.0
+
+
+def test_inputs_are_checked_when_the_graph_is_built(engine):
+    V = engine.Value
+    xs, ws, root = _small_net(V)
+    with pytest.raises(TypeError, match="Graph inputs must be Values, not 'float'"):
+        engine.Graph(root, inputs=[xs[0], 1.0])
+    with pytest.raises(ValueError, match=r"Graph input 1 \(Value\(data=2.0, grad=0.0\)\) is not in "
+                                         "the graph: the root does not depend on it"):
+        engine.Graph(root, inputs=[xs[0], V(2.0)])
+    with pytest.raises(ValueError, match=r"Graph input 0 .* is computed by the graph \(a 'tanh' node\): "
+                                         "inputs must be leaves"):
+        engine.Graph(root, inputs=[root])
+
+
+@pytest.mark.parametrize("values, error, message", [
+    ([1.0], ValueError, r"Graph.forward\(values\) needs 2 values, one per input, not 1"),
+    (array("d", [1.0, 2.0, 3.0]), ValueError, "needs 2 values, one per input, not 3"),
+    ([1.0, "2"], TypeError, r"Graph.forward\(values\): values\[1\] must be a real number, not 'str'"),
+    ([None, 1.0], TypeError, r"values\[0\] must be a real number, not 'NoneType'"),
+    (3.0, TypeError, r"Graph.forward\(values\) takes a sequence of numbers or a buffer of doubles, "
+                     "not 'float'"),
+])
+def test_wrong_values_are_refused_before_anything_changes(engine, values, error, message):
+    V = engine.Value
+    xs, ws, root = _small_net(V)
+    graph = engine.Graph(root, inputs=xs)
+    graph.forward([0.5, 0.5])
+    before = [v.data for v in (xs[0], xs[1], root)]
+    with pytest.raises(error, match=message):
+        graph.forward(values)
+    assert [v.data for v in (xs[0], xs[1], root)] == before
+
+
+def test_values_without_inputs_are_refused(engine):
+    V = engine.Value
+    x = V(1.0)
+    graph = engine.Graph(x * 2)
+    with pytest.raises(ValueError, match="this Graph has no inputs to set; build it as "
+                                         r"Graph\(root, inputs=leaves\)"):
+        graph.forward([3.0])
+    assert graph.forward([]) == 2.0 and graph.inputs == ()
+
+
+def test_wrong_values_read_the_same_on_both_engines(engine_pair):
+    messages = []
+    for engine in engine_pair:
+        xs, ws, root = _small_net(engine.Value)
+        graph = engine.Graph(root, inputs=xs)
+        found = []
+        for values in ([1.0], [1.0, object()], 7, [2**2000, 1.0]):
+            with pytest.raises(Exception) as raised:
+                graph.forward(values)
+            found.append((type(raised.value), str(raised.value)))
+        messages.append(found)
+    assert messages[0] == messages[1]
+
+
+def test_an_input_may_be_given_twice(engine):
+    V = engine.Value
+    x = V(0.0)
+    graph = engine.Graph(x * x, inputs=[x, x])
+    assert graph.forward([2.0, 3.0]) == 9.0 and x.data == 3.0
+
+
+# -- the compiled tape keeps what a user sees ------------------------------------------
+
+def test_inner_nodes_show_the_replayed_data_and_grads(engine):
+    V = engine.Value
+    a, b = V(1.0), V(2.0)
+    mid = a * b
+    root = (mid + a).relu()
+    graph = engine.Graph(root)
+    a.data = 3.0
+    graph.forward()
+    assert (mid.data, root.data) == (6.0, 9.0)
+    mid.grad = 5.0  # an inner grad starts from 0 in backward(), a leaf's accumulates
+    b.grad = 0.5
+    graph.backward()
+    assert (root.grad, mid.grad, a.grad, b.grad) == (1.0, 1.0, 1.0 + 2.0, 0.5 + 3.0)
+
+
+def test_backward_differentiates_at_the_nodes_current_data(engine):
+    """As loss.backward() does: data set between forward() and backward() counts."""
+    V = engine.Value
+    a, b = V(1.0), V(2.0)
+    root = a * b
+    graph = engine.Graph(root)
+    graph.forward()
+    b.data = 7.0
+    graph.backward()
+    assert a.grad == 7.0
+
+
+def test_a_number_shown_as_a_leaf_after_the_graph_was_built(engine):
+    """Reading _prev turns a number operand into a leaf: a replay uses it, as the walk would."""
+    V = engine.Value
+    x = V(2.0)
+    y = x * 3.0
+    d = V.dot([x, 0.5], [1.0, x], 1.0)
+    graph = engine.Graph(y + d)
+    shown = [c for c in y._prev if c is not x][0]
+    bias = [c for c in d._operands][0]
+    shown.data, bias.data = 4.0, 10.0
+    assert graph.forward() == 2.0 * 4.0 + (10.0 + 2.0 * 1.0 + 0.5 * 2.0)
+    shown.grad = bias.grad = 0.0
+    graph.backward()
+    assert (shown.grad, bias.grad, x.grad) == (2.0, 1.0, 4.0 + 1.0 + 0.5)
+
+
+def test_many_replays_of_a_graph_that_changed(engine):
+    V = engine.Value
+    x = V(2.0)
+    y = x * 3
+    z = (y + x).relu()
+    graph = engine.Graph(z)
+    assert graph.forward() == 8.0
+    y.__init__(10.0)  # made a leaf again
+    for _ in range(3):
+        x.grad = y.grad = 0.0
+        assert graph.forward() == 12.0
+        graph.backward()
+        assert (x.grad, y.grad) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("pattern", ["apart", "same", "overlapping", "repeated", "numbers", "empty",
+                                     "bias is a weight"])
+def test_dots_replay_whatever_their_operands(engine, pattern):
+    """The tape reads a dot's weights and inputs as two arrays where it can: every pattern
+    of shared operands gives the numbers of the graph built again."""
+    V = engine.Value
+
+    def build(a, b, c, d):
+        ws, xs, bias = {
+            "apart": ([a, b], [c, d], 0.5),
+            "same": ([a, b, c], [a, b, c], d),
+            "overlapping": ([a, b], [b, c], d),
+            "repeated": ([a, a, b], [c, c, d], 1),
+            "numbers": ([a, 2.0, b], [c, d, 3], 0.25),
+            "empty": ([], [], a),
+            "bias is a weight": ([a, b], [c, d], a),
+        }[pattern]
+        first = V.dot(ws, xs, bias)
+        return (V.dot(ws, xs, bias) * first + first.relu()).tanh()
+
+    leaves = [V(x) for x in (0.3, -0.7, 1.1, 0.4)]
+    graph = engine.Graph(build(*leaves))
+    for new in ([0.5, 0.25, -1.5, 2.0], [-0.1, 0.9, 0.6, -0.3]):
+        for leaf, x in zip(leaves, new):
+            leaf.data, leaf.grad = x, 0.0
+        graph.forward()
+        graph.backward()
+        replayed = [graph.root.data] + [leaf.grad for leaf in leaves]
+        fresh_leaves = [V(x) for x in new]
+        fresh = build(*fresh_leaves)
+        fresh.backward()
+        assert _bits(replayed) == _bits([fresh.data] + [leaf.grad for leaf in fresh_leaves])

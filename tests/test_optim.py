@@ -1,6 +1,8 @@
 """micrograd_fast.optim: SGD, Adam and LambdaLR, checked against torch.optim and by hand."""
 
+import math
 import random
+from array import array
 
 import pytest
 
@@ -148,3 +150,61 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="Nesterov"):
         SGD([object()], lr=0.1, nesterov=True)
     assert LambdaLR(SGD([object()], lr=2.0), lambda k: 0.5).get_last_lr() == 1.0
+
+
+# -- the compiled engine's loops --------------------------------------------------
+
+def _trajectory(Value, name, subclass=False, steps=6, n=7, seed=11):
+    """Every parameter's data after each of ``steps`` steps, fed the same random gradients."""
+    kind, options = CONFIGS[name]
+    rng = random.Random(seed)
+    cls = type("MyValue", (Value,), {}) if subclass else Value
+    params = [cls(rng.uniform(-2.0, 2.0)) for _ in range(n)]
+    opt = {"SGD": SGD, "Adam": Adam}[kind](params, **options)
+    schedule = LambdaLR(opt, lambda k: 1.0 - 0.09 * k)
+    seen = []
+    for _ in range(steps):
+        opt.zero_grad()
+        assert [p.grad for p in params] == [0.0] * n
+        for p in params:
+            p.grad = rng.choice([rng.uniform(-3.0, 3.0), 0.0, -1e-300, 1e300])
+        opt.step()
+        schedule.step()
+        seen.append([p.data for p in params])
+    return seen
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_the_compiled_loops_give_the_python_loops_numbers(engine_pair, name):
+    """The C loop (compiled Values), the Python loop (pure Values, and a subclass of the
+    compiled Value, which may have its own data and grad): the same numbers, bit for bit."""
+    compiled, pure = engine_pair
+    in_c = _trajectory(compiled.Value, name)
+    assert in_c == _trajectory(pure.Value, name) == _trajectory(compiled.Value, name, subclass=True)
+    assert all(map(math.isfinite, in_c[-1]))
+
+
+def test_the_compiled_loops_run_for_compiled_values_only(engine_pair):
+    compiled, pure = engine_pair
+    steps = compiled._sgd_step
+    buffers = array("d", [0.0])
+    assert steps([compiled.Value(1.0)], buffers, 0.1, 0.0, 0.0, 0.0, False, True) is True
+    for others in ([pure.Value(1.0)], [type("V", (compiled.Value,), {})(1.0)], [compiled.Value(1.0), 2.0]):
+        before = [getattr(p, "data", p) for p in others]
+        assert steps(others, array("d", [0.0] * len(others)), 0.1, 0.0, 0.0, 0.0, False, True) is False
+        assert [getattr(p, "data", p) for p in others] == before
+    with pytest.raises(ValueError, match="2 state entries for 1 parameters"):
+        compiled._adam_step([compiled.Value(1.0)], array("d", [0.0, 0.0]), array("d", [0.0]),
+                            0.9, 0.999, 1e-8, 0.0, 0.1, 1.0)
+
+
+@pytest.mark.parametrize("kind", [SGD, Adam])
+def test_a_parameter_added_after_the_optimizer_was_made_is_refused_clearly(engine, kind):
+    p = engine.Value(1.0)
+    opt = kind([p], lr=0.1)
+    opt.params.append(engine.Value(2.0))
+    for q in opt.params:
+        q.grad = 1.0
+    with pytest.raises(ValueError, match="has 1 state entries for 2 parameters"):
+        opt.step()
+    assert [q.data for q in opt.params] == [1.0, 2.0]

@@ -243,7 +243,9 @@ class FusedTraining(Training):
 
 
 class ReplayedTraining(FusedTraining):
-    """W4R: W4F's graph built once (micrograd_fast's ``Graph``) and replayed every step."""
+    """W4R: W4F's graph built once and replayed every step, as a user who wants speed writes
+    it (``training.Training`` with micrograd_fast's ``Graph``): ``Graph(loss, inputs=...)``,
+    ``graph.forward(points)``, ``optim.SGD``'s ``zero_grad()`` and ``step()``."""
 
     replayed = True
 

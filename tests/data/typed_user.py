@@ -1,4 +1,6 @@
 """A user's typed program: tests/test_typing.py checks it with ``mypy --strict``."""
+from array import array
+
 from micrograd_fast.engine import Graph, Value
 from micrograd_fast.nn import MLP
 
@@ -49,3 +51,8 @@ score = model([Value(1.0), 2.0])
 params: list[Value] = model.parameters()
 model.zero_grad()
 print(model, score, len(params), model.layers[0].neurons[0].w[0].data)
+
+points = [Value(0.0), Value(0.0)]
+fed = Graph(model(points), inputs=points)
+fed_inputs: tuple[Value, ...] = fed.inputs
+print(fed.forward([0.5, -1.0]), fed.forward(array("d", [1.0, 2.0])), len(fed_inputs))
