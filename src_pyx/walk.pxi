@@ -36,8 +36,13 @@ cdef _Walk _spare                  # the arrays of the last walk, for the next
 cdef bint _spare_busy = False      # a walk inside a walk (from a Python _backward) gets new ones
 
 
+cdef inline uint64_t* _stamp_of(PyObject* v) noexcept nogil:
+    """A node's stamp, through a plain pointer: no reference counting in the loops."""
+    return &(<Value>v)._stamp
+
+
 cdef inline uint64_t _serial(PyObject* v) noexcept nogil:
-    return (<Value>v)._stamp >> SERIAL_SHIFT
+    return _stamp_of(v)[0] >> SERIAL_SHIFT
 
 
 cdef int _grow(void** array, Py_ssize_t* capacity, size_t item, Py_ssize_t needed) except -1:
@@ -62,7 +67,7 @@ cdef void _free_walk(_Walk* w) noexcept:
 cdef void _unmark(PyObject** nodes, Py_ssize_t n) noexcept:
     cdef Py_ssize_t i
     for i in range(n):
-        (<Value>nodes[i])._stamp &= ~(<uint64_t>(SEEN | IN_PATH))
+        _stamp_of(nodes[i])[0] &= ~(<uint64_t>(SEEN | IN_PATH))
 
 
 cdef tuple _given_children(Value v):
@@ -96,17 +101,17 @@ cdef tuple _children(Value v, _Walk* w):
 
 # -- reaching the nodes, in serial order ------------------------------------------------------
 
-cdef inline int _reach_child(_Walk* w, Value v, object child) except -1:
-    """Take in one child of v; 1 when it is not older than v (the serial order fails)."""
-    if (<Value>child)._stamp >> SERIAL_SHIFT >= v._stamp >> SERIAL_SHIFT:
-        return 1
-    if not (<Value>child)._stamp & SEEN:
-        if w.n == w.topo_cap:
-            _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
-        (<Value>child)._stamp |= SEEN
-        w.topo[w.n] = <PyObject*>child
+cdef inline bint _take(_Walk* w, PyObject* child, uint64_t parent) noexcept:
+    """Take in one child of the node whose stamp is ``parent`` (w.topo has room for it);
+    False when the child is not older than its parent (the serial order fails)."""
+    cdef uint64_t* stamp = _stamp_of(child)
+    if stamp[0] >> SERIAL_SHIFT >= parent >> SERIAL_SHIFT:
+        return False
+    if not stamp[0] & SEEN:
+        stamp[0] |= SEEN
+        w.topo[w.n] = child
         w.n += 1
-    return 0
+    return True
 
 
 cdef bint _reach(Value root, _Walk* w) except -1:
@@ -116,30 +121,39 @@ cdef bint _reach(Value root, _Walk* w) except -1:
     nodes reached so far, still marked.
     """
     cdef Py_ssize_t i = 0, j
-    cdef Value v
+    cdef PyObject* v
+    cdef uint64_t stamp
     cdef tuple children
     w.n = 0
     w.runs_python = False
-    if w.topo_cap == 0:
-        _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), 1)
+    if w.topo_cap < 3:
+        _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), 3)
     root._stamp |= SEEN
     w.topo[0] = <PyObject*>root
     w.n = 1
     while i < w.n:  # w.topo is also the queue of nodes whose children are still to be taken
-        v = <Value>w.topo[i]
+        v = w.topo[i]
         i += 1
-        children = _children(v, w)
-        if children is not None:
-            for j in range(len(children)):
-                if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
-                    if _reach_child(w, v, <object>PyTuple_GET_ITEM(children, j)):
-                        return False
-        elif _opcode(v) != LEAF:
-            if _reach_child(w, v, v._a):
+        stamp = _stamp_of(v)[0]
+        if stamp & PY or <int>(stamp & OPCODE_MASK) == DOT:
+            children = _children(<Value>v, w)
+            if children is not None:
+                for j in range(len(children)):
+                    if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
+                        if w.n == w.topo_cap:
+                            _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
+                        if not _take(w, PyTuple_GET_ITEM(children, j), stamp):
+                            return False
+                continue
+        if stamp & OPCODE_MASK == LEAF:
+            continue
+        if w.topo_cap - w.n < 2:  # room for both operands
+            _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 2)
+        if not _take(w, <PyObject*>(<Value>v)._a, stamp):
+            return False
+        if not stamp & K and (<Value>v)._b is not None:
+            if not _take(w, <PyObject*>(<Value>v)._b, stamp):
                 return False
-            if not v._stamp & K and v._b is not None:
-                if _reach_child(w, v, v._b):
-                    return False
     return True
 
 
@@ -157,10 +171,9 @@ cdef int _sort_by_serial(_Walk* w) except -1:
     come first.
     """
     cdef Py_ssize_t n = w.n, width = 2 * w.n + 64, i, old = 0
-    cdef uint64_t newest = 0, age
+    cdef uint64_t newest = _serial(w.topo[0]), age  # the root: every child is older
+    cdef uint64_t* stamp
     cdef PyObject** slots
-    for i in range(n):
-        newest = max(newest, _serial(w.topo[i]))
     try:
         if w.stack_cap < width:
             _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), width)
@@ -170,8 +183,9 @@ cdef int _sort_by_serial(_Walk* w) except -1:
     slots = <PyObject**>w.stack
     memset(slots, 0, width * sizeof(PyObject*))
     for i in range(n):
-        (<Value>w.topo[i])._stamp &= ~(<uint64_t>SEEN)
-        age = newest - _serial(w.topo[i])
+        stamp = _stamp_of(w.topo[i])
+        stamp[0] &= ~(<uint64_t>SEEN)
+        age = newest - (stamp[0] >> SERIAL_SHIFT)
         if age < <uint64_t>width and slots[age] == NULL:
             slots[age] = w.topo[i]
         else:  # old, or a second node of serial 0 (made by __new__ alone)
@@ -282,12 +296,13 @@ cdef int _topological_order(Value root, _Walk* w, uint64_t unused=0) except -1:
 
 # -- the chain rule ----------------------------------------------------------------------------
 
-cdef int _chain_rule(Value v) except -1:
+cdef inline int _chain_rule(PyObject* v) except -1:
     """The chain rule at one node: its op's local derivative, or its Python _backward."""
-    if v._stamp & PY:
-        v._backward()
+    cdef uint64_t stamp = _stamp_of(v)[0]
+    if stamp & PY:
+        (<object>v)._backward()
         return 0
-    return _BACKWARD[_opcode(v)](v, v._grad)
+    return _BACKWARD[stamp & OPCODE_MASK](<Value>v, (<Value>v)._grad)
 
 
 cdef int _backward_walk(Value root) except -1:
@@ -310,7 +325,7 @@ cdef int _backward_walk(Value root) except -1:
         # go one variable at a time and apply the chain rule to get its gradient
         root._grad = 1.0
         for i in range(w.n - 1, -1, -1):
-            _chain_rule(<Value>w.topo[i])
+            _chain_rule(w.topo[i])
     finally:
         if holding:
             for i in range(w.n):
