@@ -124,7 +124,7 @@ def _leaf_backward():
 class Value:
     """ stores a single scalar value and its gradient """
 
-    __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python", "_serial",
+    __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python", "_serial", "_walk",
                  "__dict__", "__weakref__")
 
     def __init__(self, data, _children=(), _op='', label=''):
@@ -133,7 +133,7 @@ class Value:
         again = hasattr(self, "_opcode")
         old = (self._a, self._b) if again else None  # released last: their __del__ may run code
         self._opcode, self._number, self._python = LEAF, False, False
-        self._serial = next(_serials)  # a new node for the walk's order
+        self._serial, self._walk = next(_serials), None  # a new node for the walk's order
         self._a = self._b = None
         self._data = value
         self._grad = 0.0
@@ -398,7 +398,7 @@ def _node(op, a, b, number):
     out = Value.__new__(Value)
     out._data = out._grad = 0.0
     out._opcode, out._a, out._b, out._number, out._python = op, a, b, number, False
-    out._serial = next(_serials)
+    out._serial, out._walk = next(_serials), None
     return out
 
 
@@ -412,8 +412,8 @@ def _node(op, a, b, number):
 # Value's data or the number kept in the node. A dot node keeps its operands in the
 # tuple ``out._b``: bias, w0, x0, w1, x1, ...
 
-_FORWARD = {}
-_BACKWARD = {}
+_FORWARD = [None] * (len(OPS) + 1)  # by opcode
+_BACKWARD = [None] * (len(OPS) + 1)
 _OP_TEXT = ('',) + tuple(op.text for op in OPS)  # by opcode; a leaf shows ''
 
 
@@ -448,7 +448,9 @@ def _second(out):
 
 def _binary(op, a, other):
     """``a <op> other`` as a new node: ``other`` a Value or a number, else NotImplemented."""
-    if isinstance(other, Value):
+    if type(other) is float:  # the common number first: kept as it is
+        out = _node(op, a, other, True)
+    elif isinstance(other, Value):
         out = _node(op, a, other, False)
     else:
         k = _constant(other)
@@ -515,7 +517,7 @@ def _pow_forward(out):
 
 def _pow_backward(out, g):
     a = out._a
-    x, k = a._data, float(_second(out))
+    x, k = a._data, (float(out._b) if out._number else out._b._data)  # _second(out), as a float
     if x == 0.0 and k < 1.0:
         raise ZeroDivisionError(f"x ** {k!r} has no finite gradient at x = {x!r}: "
                                 f"its derivative {k!r} * x ** {k - 1.0!r} divides by zero there")
@@ -673,7 +675,7 @@ _define(DOT, _dot_forward, _dot_backward)
 # -- every row has its block ---------------------------------------------------------------
 
 for _op in range(1, len(OPS) + 1):
-    if _op not in _FORWARD or _op not in _BACKWARD:
+    if _FORWARD[_op] is None or _BACKWARD[_op] is None:
         raise ImportError(f"micrograd_fast.pure has no block for {OPS[_op - 1].name!r} "
                           "of micrograd_fast/ops.py")
 
@@ -769,14 +771,15 @@ def _children(v):
 def _reach(root):
     """Every node below root (root first, then by distance), or None as soon as a child
     is not older than its parent."""
+    walk = root._walk = object()  # a mark of this walk, left on each node it reaches
     nodes = [root]
-    seen = {root}
     for v in nodes:  # nodes grows while it is read: it is also the queue of nodes to expand
+        serial = v._serial
         for child in _children(v):
-            if child._serial >= v._serial:
+            if child._serial >= serial:
                 return None
-            if child not in seen:
-                seen.add(child)
+            if child._walk is not walk:
+                child._walk = walk
                 nodes.append(child)
     return nodes
 
