@@ -8,8 +8,8 @@ backward walk, and Graph. It differs from micrograd where the compiled engine mu
 match it bit for bit or where micrograd misbehaves:
 
 - ``data`` and ``grad`` are always Python floats;
-- each node keeps its operands in order, so the topological order (and with it
-  every floating-point sum) depends only on the graph;
+- each node keeps its operands in order and a serial number, so the order of the
+  backward walk (and with it every floating-point sum) depends only on the graph;
 - a plain number operand (``x * 2``) is kept inside the node; ``_prev`` shows it
   as a leaf ``Value``, with the gradient micrograd would give it;
 - ``backward()`` uses an explicit stack, so deep graphs do not recurse;
@@ -17,6 +17,7 @@ match it bit for bit or where micrograd misbehaves:
 """
 
 import math
+from itertools import count
 from operator import attrgetter
 
 from .ops import OPS
@@ -106,13 +107,16 @@ def _log(x):
 # -- the node ----------------------------------------------------------------------------
 # A node keeps its value and gradient, its operands (``_a``, and ``_b``: a Value, the
 # number itself when ``_number`` is set, or dot's tuple of operands), the position of
-# its op in the table (``_opcode``, 0 for a leaf), and ``_python``, set when it runs
+# its op in the table (``_opcode``, 0 for a leaf), ``_python``, set when it runs
 # the Python function in its __dict__'s '_backward' (and walks the tuple in its
-# '_prev', when it has one) instead of its op's local derivative. Its __dict__ holds
+# '_prev', when it has one) instead of its op's local derivative, and ``_serial``,
+# which counts the nodes made (by an op or by Value()): the walk orders nodes by it.
+# Its __dict__ holds
 # label and what micrograd keeps in its own __dict__ when a user sets it (_op, _prev,
 # _backward), and any other attribute.
 
 LEAF = 0
+_serials = count(1)
 _LINKS = ('_prev', '_backward', '_op')  # micrograd's names, which are graph links here
 
 
@@ -123,7 +127,7 @@ def _leaf_backward():
 class Value:
     """ stores a single scalar value and its gradient """
 
-    __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python",
+    __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python", "_serial", "_walk",
                  "__dict__", "__weakref__")
 
     def __init__(self, data, _children=(), _op='', label=''):
@@ -132,6 +136,7 @@ class Value:
         again = hasattr(self, "_opcode")
         old = (self._a, self._b) if again else None  # released last: their __del__ may run code
         self._opcode, self._number, self._python = LEAF, False, False
+        self._serial, self._walk = next(_serials), None  # a new node for the walk's order
         self._a = self._b = None
         self._data = value
         self._grad = 0.0
@@ -396,6 +401,7 @@ def _node(op, a, b, number):
     out = Value.__new__(Value)
     out._data = out._grad = 0.0
     out._opcode, out._a, out._b, out._number, out._python = op, a, b, number, False
+    out._serial, out._walk = next(_serials), None
     return out
 
 
@@ -409,8 +415,8 @@ def _node(op, a, b, number):
 # Value's data or the number kept in the node. A dot node keeps its operands in the
 # tuple ``out._b``: bias, w0, x0, w1, x1, ...
 
-_FORWARD = {}
-_BACKWARD = {}
+_FORWARD = [None] * (len(OPS) + 1)  # by opcode
+_BACKWARD = [None] * (len(OPS) + 1)
 _OP_TEXT = ('',) + tuple(op.text for op in OPS)  # by opcode; a leaf shows ''
 
 
@@ -445,7 +451,9 @@ def _second(out):
 
 def _binary(op, a, other):
     """``a <op> other`` as a new node: ``other`` a Value or a number, else NotImplemented."""
-    if isinstance(other, Value):
+    if type(other) is float:  # the common number first: kept as it is
+        out = _node(op, a, other, True)
+    elif isinstance(other, Value):
         out = _node(op, a, other, False)
     else:
         k = _constant(other)
@@ -512,7 +520,7 @@ def _pow_forward(out):
 
 def _pow_backward(out, g):
     a = out._a
-    x, k = a._data, float(_second(out))
+    x, k = a._data, (float(out._b) if out._number else out._b._data)  # _second(out), as a float
     if x == 0.0 and k < 1.0:
         raise ZeroDivisionError(f"x ** {k!r} has no finite gradient at x = {x!r}: "
                                 f"its derivative {k!r} * x ** {k - 1.0!r} divides by zero there")
@@ -670,7 +678,7 @@ _define(DOT, _dot_forward, _dot_backward)
 # -- every row has its block ---------------------------------------------------------------
 
 for _op in range(1, len(OPS) + 1):
-    if _op not in _FORWARD or _op not in _BACKWARD:
+    if _FORWARD[_op] is None or _BACKWARD[_op] is None:
         raise ImportError(f"micrograd_fast.pure has no block for {OPS[_op - 1].name!r} "
                           "of micrograd_fast/ops.py")
 
@@ -725,6 +733,16 @@ def _give_constants_their_grads(v, grads):
 
 
 # -- the backward walk ---------------------------------------------------------------------
+# Every node gets a serial number when it is made, and a built-in node is made after its
+# operands. So the nodes below the root, put in serial order, come each after its
+# children: no search for an order is needed. Children given by hand (v._prev = ...,
+# Value(data, children) on a node made again) may be newer than their parent, or close
+# a cycle: when the walk meets a child that is not older than its parent, it takes
+# micrograd's order instead, found by a depth-first search that also finds cycles. The
+# compiled engine (src_pyx/walk.pxi) takes the same orders, so the grads sum alike.
+
+_SERIAL = attrgetter("_serial")
+
 
 def _given_children(v):
     """The children a node was given by hand (its __dict__'s '_prev'), or None."""
@@ -753,14 +771,29 @@ def _children(v):
     return (v._a, v._b)
 
 
-def _topological_order(root):
+def _reach(root):
+    """Every node below root (root first, then by distance), or None as soon as a child
+    is not older than its parent."""
+    walk = root._walk = object()  # a mark of this walk, left on each node it reaches
+    nodes = [root]
+    for v in nodes:  # nodes grows while it is read: it is also the queue of nodes to expand
+        serial = v._serial
+        for child in _children(v):
+            if child._serial >= serial:
+                return None
+            if child._walk is not walk:
+                child._walk = walk
+                nodes.append(child)
+    return nodes
+
+
+def _depth_first_order(root):
     """micrograd's recursive build_topo, children in order, run on an explicit stack.
 
     A node comes off the stack twice: first to be marked visited and to put its
     children on (the last one first, so the first comes off first), then, wrapped
     in a 1-tuple, to be appended after all of its children. A node reached again
-    between the two (still on the path from the root) closes a cycle, which only
-    children given by hand can make.
+    between the two (still on the path from the root) closes a cycle.
     """
     topo = []
     finished = {}  # node -> False while on the path from the root, True once in topo
@@ -778,6 +811,15 @@ def _topological_order(root):
             raise ValueError(f"the graph has a cycle: {v!r} ({v._op!r}) depends on itself, "
                              "so it has no order to backpropagate in")
     return topo
+
+
+def _topological_order(root):
+    """Every node below root, each after its children: in serial order, or micrograd's."""
+    nodes = _reach(root)
+    if nodes is None:
+        return _depth_first_order(root)
+    nodes.sort(key=_SERIAL)
+    return nodes
 
 
 # -- a graph to run again -------------------------------------------------------------------

@@ -5,7 +5,7 @@
 #   _a              the first operand: a Value, or None for a leaf and for dot
 #   _b              the second operand: a Value, or the number itself when the K bit
 #                   is set (x * 2 keeps the 2); for dot, the tuple of its operands
-#   _stamp          the opcode, the flags below, and the number of the last walk
+#   _stamp          the opcode, the flags below, and the node's serial number
 #   _attributes     the node's __dict__, NULL until an attribute is set: label, and
 #                   what micrograd keeps in its own __dict__ when a user sets it (_op,
 #                   _prev, _backward), and any other attribute (p.m for an optimizer)
@@ -15,14 +15,18 @@
 # a leaf). A node with the PY bit runs the Python function in its __dict__'s
 # '_backward' instead of its op's local derivative, and walks the tuple in its
 # '_prev' when there is one (a node made as Value(data, children, op), or given a
-# _prev by hand) instead of its operands.
+# _prev by hand) instead of its operands. The serial number counts the nodes made
+# (by an op or by Value()): the walk orders nodes by it (see walk.pxi).
 
 cdef enum:
     OPCODE_MASK = 0x1F
     K = 0x20            # the second operand is a number, not a Value
     PY = 0x40           # backward runs __dict__['_backward']
-    IN_PATH = 0x80      # a walk is inside the node's subgraph (see walk.pxi)
-    WALK_SHIFT = 8      # bits 8-63: the number of the last walk that reached the node
+    IN_PATH = 0x80      # a walk's depth-first search is inside the node's subgraph
+    SEEN = 0x100        # a walk has reached the node (cleared before the walk ends)
+    SERIAL_SHIFT = 9    # bits 9-63: the serial number
+
+cdef uint64_t _serials = 0  # the last serial number given
 
 cdef enum:
     LEAF = 0
@@ -54,7 +58,7 @@ cdef class Value:
         cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
         cdef tuple children = _children_of(_children)
         cdef object old_a = self._a, old_b = self._b  # released last: their __del__ may run code
-        self._stamp = (self._stamp >> WALK_SHIFT) << WALK_SHIFT  # a leaf
+        self._stamp = _next_serial()  # a leaf, and a new node for the walk's order
         self._a = None
         self._b = None
         self._data = value
@@ -176,18 +180,30 @@ cdef class Value:
             return NotImplemented
         return _binary(POW, self, other)
 
+    # The methods are plain C methods (binding=False), which CPython calls on its fast
+    # path (a method descriptor taking no arguments): x.relu() costs what x + y costs.
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def relu(self):
         return _unary(RELU, self)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def tanh(self):
         return _unary(TANH, self)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def exp(self):
         return _unary(EXP, self)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def log(self):
         return _unary(LOG, self)
 
+    @cython.binding(False)
+    @cython.embedsignature.format("clinic")
     def sigmoid(self):
         return _unary(SIGMOID, self)
 
@@ -345,11 +361,18 @@ cdef inline int _opcode(Value v) noexcept:
     return <int>(v._stamp & OPCODE_MASK)
 
 
+cdef inline uint64_t _next_serial() noexcept:
+    """A stamp with the next serial number, no opcode and no flags."""
+    global _serials
+    _serials += 1
+    return _serials << SERIAL_SHIFT
+
+
 cdef inline Value _node(int op, Value a, object b, uint64_t flags):
     """A new node of op ``op`` (its value still to be computed): no constructor call, no closure."""
     cdef Value out = Value.__new__(Value)  # Cython's tp_new, called directly
     mgf_no_dict_yet(out)
-    out._stamp = <uint64_t>op | flags
+    out._stamp = _next_serial() | <uint64_t>op | flags
     out._a = a
     out._b = b
     return out

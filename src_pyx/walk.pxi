@@ -1,23 +1,30 @@
 # -- the backward walk ----------------------------------------------------------------------
-# A depth-first search on an explicit stack gives the order of micrograd's recursive
-# build_topo, children taken in operand order. A node's entry is popped twice: first
-# to mark it visited (by writing the walk's number into its stamp) and push its
-# children, last operand first; then, tagged as finished, to append it to the order,
-# after all of its children. A node pushed again before its first pop is skipped when
-# that later entry comes up, just as the recursion skips a visited child. A node
-# reached again while it is still on the path from the root (IN_PATH: visited, not
-# yet finished) closes a cycle, which only children given by hand can make: an error,
-# not a made-up order. Then one loop runs the chain rule from the root down.
+# Every node gets a serial number when it is made (in its stamp), and a built-in node
+# is made after its operands. So the nodes below the root, put in serial order, come
+# each after its children: no search for an order is needed. The walk reaches every
+# node below the root once (marking it SEEN), sorts them by serial, and runs the chain
+# rule from the root down, newest first.
+#
+# Children given by hand (v._prev = ..., Value(data, children) on a node made again)
+# may be newer than their parent, or close a cycle. When the walk meets a child that
+# is not older than its parent, it finds the order instead as micrograd's recursive
+# build_topo does, by a depth-first search (on an explicit stack), children in
+# operand order; a node reached again while it is still on the path from the root
+# (IN_PATH) closes a cycle: an error, not a made-up order. The pure engine takes the
+# same orders, so the grads sum in the same order there.
 #
 # No Python code runs while the order is found: the nodes are held by borrowed
-# pointers, which the root keeps alive. When a node runs a Python _backward, every
-# node of the order is held for the chain-rule loop, since that code may drop some.
+# pointers, which the root keeps alive, and every mark is cleared before the order
+# is used (or an error raised). When a node runs a Python _backward, every node of the
+# order is held for the chain-rule loop, since that code may drop some.
+
+from libc.stdlib cimport qsort
 
 ctypedef struct _Walk:
-    PyObject** topo         # the nodes in topological order
+    PyObject** topo         # the nodes, each after its children
     Py_ssize_t n
     Py_ssize_t topo_cap
-    size_t* stack           # node addresses; FINISHED tags the second entry of a node
+    size_t* stack           # the depth-first search's stack, or the slots of the sort by serial
     Py_ssize_t stack_cap
     bint runs_python        # a node of the order runs a Python _backward
 
@@ -25,17 +32,17 @@ cdef enum:
     FINISHED = 1            # nodes are aligned, so the lowest address bit is free
     SPARE_MAX = 1 << 16     # arrays of at most this many entries are kept for the next walk
 
-cdef uint64_t _walks = 0           # walks started so far; stamps the nodes
 cdef _Walk _spare                  # the arrays of the last walk, for the next
 cdef bint _spare_busy = False      # a walk inside a walk (from a Python _backward) gets new ones
 
 
-cdef inline bint _seen(Value v, uint64_t walk) noexcept:
-    return (v._stamp >> WALK_SHIFT) == walk
+cdef inline uint64_t* _stamp_of(PyObject* v) noexcept nogil:
+    """A node's stamp, through a plain pointer: no reference counting in the loops."""
+    return &(<Value>v)._stamp
 
 
-cdef inline void _see(Value v, uint64_t walk) noexcept:
-    v._stamp = (walk << WALK_SHIFT) | IN_PATH | (v._stamp & (IN_PATH - 1))
+cdef inline uint64_t _serial(PyObject* v) noexcept nogil:
+    return _stamp_of(v)[0] >> SERIAL_SHIFT
 
 
 cdef int _grow(void** array, Py_ssize_t* capacity, size_t item, Py_ssize_t needed) except -1:
@@ -57,6 +64,12 @@ cdef void _free_walk(_Walk* w) noexcept:
     w.topo, w.stack, w.topo_cap, w.stack_cap, w.n = NULL, NULL, 0, 0, 0
 
 
+cdef void _unmark(PyObject** nodes, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        _stamp_of(nodes[i])[0] &= ~(<uint64_t>(SEEN | IN_PATH))
+
+
 cdef tuple _given_children(Value v):
     """The children a node was given by hand (its __dict__'s '_prev'), or None."""
     cdef PyObject* given
@@ -74,6 +87,125 @@ cdef tuple _given_children(Value v):
     return <tuple>given
 
 
+cdef tuple _children(Value v, _Walk* w):
+    """v's children in operand order, when they are a tuple (given by hand, or dot's); else None."""
+    if v._stamp & PY:
+        w.runs_python = True
+        children = _given_children(v)
+        if children is not None:
+            return children
+    if _opcode(v) == DOT:
+        return <tuple>v._b
+    return None
+
+
+# -- reaching the nodes, in serial order ------------------------------------------------------
+
+cdef inline bint _take(_Walk* w, PyObject* child, uint64_t parent) noexcept:
+    """Take in one child of the node whose stamp is ``parent`` (w.topo has room for it);
+    False when the child is not older than its parent (the serial order fails)."""
+    cdef uint64_t* stamp = _stamp_of(child)
+    if stamp[0] >> SERIAL_SHIFT >= parent >> SERIAL_SHIFT:
+        return False
+    if not stamp[0] & SEEN:
+        stamp[0] |= SEEN
+        w.topo[w.n] = child
+        w.n += 1
+    return True
+
+
+cdef bint _reach(Value root, _Walk* w) except -1:
+    """Every node below root, into w.topo (root first, then by distance), each marked SEEN.
+
+    False as soon as a child is not older than its parent: w.topo then holds the
+    nodes reached so far, still marked.
+    """
+    cdef Py_ssize_t i = 0, j
+    cdef PyObject* v
+    cdef uint64_t stamp
+    cdef tuple children
+    w.n = 0
+    w.runs_python = False
+    if w.topo_cap < 3:
+        _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), 3)
+    root._stamp |= SEEN
+    w.topo[0] = <PyObject*>root
+    w.n = 1
+    while i < w.n:  # w.topo is also the queue of nodes whose children are still to be taken
+        v = w.topo[i]
+        i += 1
+        stamp = _stamp_of(v)[0]
+        if stamp & PY or <int>(stamp & OPCODE_MASK) == DOT:
+            children = _children(<Value>v, w)
+            if children is not None:
+                for j in range(len(children)):
+                    if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
+                        if w.n == w.topo_cap:
+                            _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
+                        if not _take(w, PyTuple_GET_ITEM(children, j), stamp):
+                            return False
+                continue
+        if stamp & OPCODE_MASK == LEAF:
+            continue
+        if w.topo_cap - w.n < 2:  # room for both operands
+            _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 2)
+        if not _take(w, <PyObject*>(<Value>v)._a, stamp):
+            return False
+        if not stamp & K and (<Value>v)._b is not None:
+            if not _take(w, <PyObject*>(<Value>v)._b, stamp):
+                return False
+    return True
+
+
+cdef int _older(const void* a, const void* b) noexcept nogil:
+    cdef uint64_t x = _serial((<PyObject**>a)[0]), y = _serial((<PyObject**>b)[0])
+    return (x > y) - (x < y)
+
+
+cdef int _sort_by_serial(_Walk* w) except -1:
+    """Put w.topo in serial order, oldest first, and clear the nodes' marks.
+
+    A graph is mostly made in one run of serials: each node within 2n of the newest
+    goes straight to its own slot in a window of 2n slots, read back in order. The
+    others (old leaves, such as a model's parameters) are sorted by comparison, and
+    come first.
+    """
+    cdef Py_ssize_t n = w.n, width = 2 * w.n + 64, i, old = 0
+    cdef uint64_t newest = _serial(w.topo[0]), age  # the root: every child is older
+    cdef uint64_t* stamp
+    cdef PyObject** slots
+    try:
+        if w.stack_cap < width:
+            _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), width)
+    except MemoryError:
+        _unmark(w.topo, n)
+        raise
+    slots = <PyObject**>w.stack
+    memset(slots, 0, width * sizeof(PyObject*))
+    for i in range(n):
+        stamp = _stamp_of(w.topo[i])
+        stamp[0] &= ~(<uint64_t>SEEN)
+        age = newest - (stamp[0] >> SERIAL_SHIFT)
+        if age < <uint64_t>width and slots[age] == NULL:
+            slots[age] = w.topo[i]
+        else:  # old, or a second node of serial 0 (made by __new__ alone)
+            w.topo[old] = w.topo[i]
+            old += 1
+    qsort(w.topo, old, sizeof(PyObject*), _older)
+    for i in range(width - 1, -1, -1):
+        if slots[i] != NULL:
+            w.topo[old] = slots[i]
+            old += 1
+    return 0
+
+
+# -- the depth-first order, for children given by hand ---------------------------------------
+# A node's entry is popped twice: first to mark it (SEEN, and IN_PATH while the search
+# is inside its subgraph) and push its children, last operand first; then, tagged as
+# FINISHED, to append it to the order, after all of its children. A node pushed again
+# before its first pop is skipped when that later entry comes up, just as the
+# recursion skips a visited child.
+
 cdef inline int _push(_Walk* w, Py_ssize_t* depth, object node) except -1:
     if depth[0] == w.stack_cap:
         _grow(<void**>&w.stack, &w.stack_cap, sizeof(size_t), depth[0] + 1)
@@ -84,20 +216,14 @@ cdef inline int _push(_Walk* w, Py_ssize_t* depth, object node) except -1:
 
 cdef int _push_children(Value v, _Walk* w, Py_ssize_t* depth) except -1:
     """Push v's children, last first, so that the first child comes off first."""
-    cdef int op = _opcode(v)
-    cdef tuple children = None
+    cdef tuple children = _children(v, w)
     cdef Py_ssize_t i
-    if v._stamp & PY:
-        w.runs_python = True
-        children = _given_children(v)
-    if children is None and op == DOT:
-        children = <tuple>v._b
     if children is not None:
         for i in range(len(children) - 1, -1, -1):
             if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, i), Value):
                 _push(w, depth, <object>PyTuple_GET_ITEM(children, i))
         return 0
-    if op == LEAF:
+    if _opcode(v) == LEAF:
         return 0
     if not v._stamp & K and v._b is not None:
         _push(w, depth, v._b)
@@ -105,44 +231,82 @@ cdef int _push_children(Value v, _Walk* w, Py_ssize_t* depth) except -1:
     return 0
 
 
-cdef int _topological_order(Value root, _Walk* w, uint64_t walk) except -1:
-    cdef Py_ssize_t depth = 0
+cdef int _depth_first(Value root, _Walk* w, Py_ssize_t* depth) except -1:
     cdef size_t entry
     cdef PyObject* node
     w.n = 0
     w.runs_python = False
-    _push(w, &depth, root)
-    while depth:
-        depth -= 1
-        entry = w.stack[depth]
+    _push(w, depth, root)
+    while depth[0]:
+        entry = w.stack[depth[0] - 1]
         node = <PyObject*>(entry & ~(<size_t>FINISHED))  # a plain pointer: no reference counting
         if entry & FINISHED:
-            (<Value>node)._stamp &= ~(<uint64_t>IN_PATH)
             if w.n == w.topo_cap:
                 _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
+            depth[0] -= 1
+            (<Value>node)._stamp &= ~(<uint64_t>IN_PATH)
             w.topo[w.n] = node
             w.n += 1
-        elif not _seen(<Value>node, walk):
-            _see(<Value>node, walk)
-            w.stack[depth] = entry | FINISHED  # its slot is still there: depth was just lowered
-            depth += 1
-            _push_children(<Value>node, w, &depth)
+        elif not (<Value>node)._stamp & SEEN:
+            (<Value>node)._stamp |= SEEN | IN_PATH
+            w.stack[depth[0] - 1] = entry | FINISHED
+            _push_children(<Value>node, w, depth)
         elif (<Value>node)._stamp & IN_PATH:
-            raise ValueError(f"the graph has a cycle: {(<Value>node)!r} ({(<Value>node)._op!r}) "
-                             "depends on itself, so it has no order to backpropagate in")
+            return 1  # a cycle through node, the entry on top of the stack
+        else:
+            depth[0] -= 1
     return 0
 
 
-cdef int _chain_rule(Value v) except -1:
+cdef int _depth_first_order(Value root, _Walk* w) except -1:
+    """micrograd's order: each node after its children, found by a depth-first search."""
+    cdef Py_ssize_t depth = 0, i
+    cdef int cycle = 0
+    cdef object node
+    try:
+        cycle = _depth_first(root, w, &depth)
+    finally:  # clear the marks: the order's nodes, and those on the path from the root
+        _unmark(w.topo, w.n)
+        for i in range(depth):
+            if w.stack[i] & FINISHED:
+                (<Value><PyObject*>(w.stack[i] & ~(<size_t>FINISHED)))._stamp &= ~(<uint64_t>(SEEN | IN_PATH))
+    if cycle:
+        node = <object><PyObject*>(w.stack[depth - 1] & ~(<size_t>FINISHED))
+        raise ValueError(f"the graph has a cycle: {node!r} ({node._op!r}) depends on itself, "
+                         "so it has no order to backpropagate in")
+    return 0
+
+
+cdef uint64_t _walks = 0  # counted by Graph (graph.pxi) only, which still passes it below
+
+
+cdef int _topological_order(Value root, _Walk* w, uint64_t unused=0) except -1:
+    """Fill w.topo with every node below root, each after its children."""
+    cdef bint by_serial
+    try:
+        by_serial = _reach(root, w)
+    except BaseException:
+        _unmark(w.topo, w.n)
+        raise
+    if by_serial:
+        return _sort_by_serial(w)
+    _unmark(w.topo, w.n)
+    return _depth_first_order(root, w)
+
+
+# -- the chain rule ----------------------------------------------------------------------------
+
+cdef inline int _chain_rule(PyObject* v) except -1:
     """The chain rule at one node: its op's local derivative, or its Python _backward."""
-    if v._stamp & PY:
-        v._backward()
+    cdef uint64_t stamp = _stamp_of(v)[0]
+    if stamp & PY:
+        (<object>v)._backward()
         return 0
-    return _BACKWARD[_opcode(v)](v, v._grad)
+    return _BACKWARD[stamp & OPCODE_MASK](<Value>v, (<Value>v)._grad)
 
 
 cdef int _backward_walk(Value root) except -1:
-    global _walks, _spare, _spare_busy
+    global _spare, _spare_busy
     cdef _Walk w
     cdef bint own_spare = not _spare_busy
     cdef bint holding = False
@@ -152,9 +316,8 @@ cdef int _backward_walk(Value root) except -1:
         _spare_busy = True
     else:
         w = _Walk(NULL, 0, 0, NULL, 0, False)
-    _walks += 1
     try:
-        _topological_order(root, &w, _walks)
+        _topological_order(root, &w)
         if w.runs_python:  # Python code may drop nodes: hold every node of the order
             for i in range(w.n):
                 incref(w.topo[i])
@@ -162,7 +325,7 @@ cdef int _backward_walk(Value root) except -1:
         # go one variable at a time and apply the chain rule to get its gradient
         root._grad = 1.0
         for i in range(w.n - 1, -1, -1):
-            _chain_rule(<Value>w.topo[i])
+            _chain_rule(w.topo[i])
     finally:
         if holding:
             for i in range(w.n):

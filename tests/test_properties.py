@@ -178,18 +178,15 @@ def _renumber(step, new_index):
 
 def in_walk_order(program):
     """The same program, its steps in the order that a Graph computes them: the order of
-    the backward walk, a depth-first search from the root taking operands in order."""
+    the backward walk, which is the order the nodes were made in (no step is given
+    children by hand), of the steps the root depends on."""
     first = len(program.leaves)
-    order = []
-
-    def visit(node):
-        if node >= first and node not in order:
-            for operand in _flat_operands(program.steps[node - first]):
-                if isinstance(operand, Node):
-                    visit(operand.index)
-            order.append(node)
-
-    visit(first + len(program.steps) - 1)
+    needed = {first + len(program.steps) - 1}
+    for node in range(first + len(program.steps) - 1, first - 1, -1):
+        if node in needed:
+            needed.update(operand.index for operand in _flat_operands(program.steps[node - first])
+                          if isinstance(operand, Node))
+    order = sorted(node for node in needed if node >= first)
     new_index = {**{leaf: leaf for leaf in range(first)},
                  **{node: i for i, node in enumerate(order, first)}}
     return Program(program.leaves,
@@ -623,9 +620,9 @@ def test_replay_equals_rebuilding(engine, program, data):
     event(describe(replayed))
     rebuilt = run(V, program, new_data)
     if isinstance(replayed, Raised) and replayed.phase == "forward":
-        # Graph.forward computes the nodes in the order of the backward walk, not in the
-        # order the program built them: where two nodes would raise, it may meet the other
-        # one first. Built in that order, the program raises what the replay raises.
+        # Graph.forward computes only the nodes the root depends on: where a node it skips
+        # would raise first, the rebuilt program raises there. Built of the nodes the root
+        # depends on, in the walk's order, the program raises what the replay raises.
         assert isinstance(rebuilt, Raised) and rebuilt.phase == "forward"
         assert replayed == run(V, in_walk_order(program), new_data)
     else:
