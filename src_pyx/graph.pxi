@@ -269,7 +269,6 @@ cdef class Graph:
     cdef object __weakref__
 
     def __cinit__(self, root, inputs=()):
-        global _walks
         cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, False)
         cdef Py_ssize_t i
         if not isinstance(root, Value):
@@ -279,9 +278,8 @@ cdef class Graph:
             if not isinstance(leaf, Value):
                 _refuse_other_engine(leaf)
                 raise TypeError(f"Graph inputs must be Values, not {type(leaf).__name__!r}")
-        _walks += 1
         try:
-            _topological_order(root, &w, _walks)
+            _topological_order(root, &w)
             self._nodes = tuple([<object>w.topo[i] for i in range(w.n)])
         finally:
             _free_walk(&w)

@@ -30,7 +30,7 @@ ctypedef struct _Walk:
 
 cdef enum:
     FINISHED = 1            # nodes are aligned, so the lowest address bit is free
-    SPARE_MAX = 1 << 16     # arrays of at most this many entries are kept for the next walk
+    SPARE_MAX = 1 << 18     # arrays of at most this many entries are kept for the next walk
 
 cdef _Walk _spare                  # the arrays of the last walk, for the next
 cdef bint _spare_busy = False      # a walk inside a walk (from a Python _backward) gets new ones
@@ -277,10 +277,9 @@ cdef int _depth_first_order(Value root, _Walk* w) except -1:
     return 0
 
 
-cdef uint64_t _walks = 0  # counted by Graph (graph.pxi) only, which still passes it below
 
 
-cdef int _topological_order(Value root, _Walk* w, uint64_t unused=0) except -1:
+cdef int _topological_order(Value root, _Walk* w) except -1:
     """Fill w.topo with every node below root, each after its children."""
     cdef bint by_serial
     try:
