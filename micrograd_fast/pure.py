@@ -945,11 +945,4 @@ def _check_count(given, n):
 
 
 def _input_value(x, i):
-    if type(x) is float:
-        return x
-    k = _constant(x)
-    if k is None:
-        _refuse_other_engine(x)
-        raise TypeError(f"Graph.forward(values): values[{i}] must be a real number, "
-                        f"not {type(x).__name__!r}")
-    return float(k)
+    return _to_float(x, f"Graph.forward(values): values[{i}]")

@@ -408,9 +408,6 @@ cdef int _check_count(Py_ssize_t given, Py_ssize_t n) except -1:
 
 
 cdef double _input_value(object x, Py_ssize_t i) except? -1.0:
-    cdef double k
-    if _constant(x, &k) is None:
-        _refuse_other_engine(x)
-        raise TypeError(f"Graph.forward(values): values[{i}] must be a real number, "
-                        f"not {type(x).__name__!r}")
-    return k
+    if PyFloat_CheckExact(x):
+        return PyFloat_AS_DOUBLE(x)
+    return _to_float(x, f"Graph.forward(values): values[{i}]")
