@@ -269,7 +269,7 @@ cdef class Graph:
     cdef object __weakref__
 
     def __cinit__(self, root, inputs=()):
-        cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, False)
+        cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
         cdef Py_ssize_t i
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")

@@ -69,16 +69,10 @@ cdef class Value:
         if children:
             self._prev = children
         if _op:
-            self._set('_op', _op)
+            _set(self, '_op', _op)
         if not _is_no_label(label):
-            self._set('label', label)
+            _set(self, 'label', label)
         old_a = old_b = None
-
-    cdef _set(self, str name, object value):
-        PyObject_GenericGetDict(self, NULL)[name] = value  # made when first needed
-
-    cdef object _get(self, str name, object default):
-        return default if _attrs(self) is None else _attrs(self).get(name, default)
 
     # data and grad are floats, whatever real number was given
     @property
@@ -99,12 +93,12 @@ cdef class Value:
 
     @property
     def label(self):
-        return self._get('label', '')
+        return _get(self, 'label', '')
 
     @label.setter
     def label(self, value):
         if not (_is_no_label(value) and _attrs(self) is None):
-            self._set('label', value)
+            _set(self, 'label', value)
 
     @property
     def _op(self):
@@ -115,7 +109,7 @@ cdef class Value:
 
     @_op.setter
     def _op(self, value):
-        self._set('_op', value)
+        _set(self, '_op', value)
 
     @property
     def _prev(self):
@@ -133,8 +127,8 @@ cdef class Value:
     def _prev(self, children):
         # micrograd's backward walks _prev and calls _backward: so does this node now
         cdef object backward = self._backward
-        self._set('_prev', _children_of(children))
-        self._set('_backward', backward)
+        _set(self, '_prev', _children_of(children))
+        _set(self, '_backward', backward)
         self._stamp |= PY
 
     @property
@@ -158,7 +152,7 @@ cdef class Value:
                 _attrs(self).pop('_backward', None)
             self._stamp &= ~(<uint64_t>PY)
             return
-        self._set('_backward', fn)
+        _set(self, '_backward', fn)
         self._stamp |= PY
 
     @_backward.deleter
@@ -312,6 +306,15 @@ cdef inline dict _attrs(Value v):
     """The node's __dict__, or None before its first attribute."""
     cdef PyObject* attrs = mgf_attributes(v)
     return None if attrs == NULL else <dict>attrs
+
+
+# (functions, not cdef methods: a cdef method would give every node a pointer to its table)
+cdef _set(Value v, str name, object value):
+    PyObject_GenericGetDict(v, NULL)[name] = value  # the dict is made when first needed
+
+
+cdef object _get(Value v, str name, object default):
+    return default if _attrs(v) is None else _attrs(v).get(name, default)
 
 
 cdef inline bint _is_no_label(object label):

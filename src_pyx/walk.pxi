@@ -1,17 +1,23 @@
 # -- the backward walk ----------------------------------------------------------------------
 # Every node gets a serial number when it is made (in its stamp), and a built-in node
-# is made after its operands. So the nodes below the root, put in serial order, come
-# each after its children: no search for an order is needed. The walk reaches every
-# node below the root once (marking it SEEN), sorts them by serial, and runs the chain
-# rule from the root down, newest first.
+# is made after its operands. So running the chain rule newest first, from the root
+# down, reaches each node after every node that passes it a gradient: no search for
+# an order is needed. backward() sweeps a window of slots indexed by age (the root's
+# serial minus the node's): the root sits in slot 0; each node taken from the window
+# puts its children in their slots, further down, and goes on the list of nodes to
+# run. The sweep reads each node once and writes nothing into it; the window is left
+# empty for the next walk. Plain leaves have no chain rule to run: they are not taken.
 #
-# Children given by hand (v._prev = ..., Value(data, children) on a node made again)
-# may be newer than their parent, or close a cycle. When the walk meets a child that
-# is not older than its parent, it finds the order instead as micrograd's recursive
-# build_topo does, by a depth-first search (on an explicit stack), children in
-# operand order; a node reached again while it is still on the path from the root
-# (IN_PATH) closes a cycle: an error, not a made-up order. The pure engine takes the
-# same orders, so the grads sum in the same order there.
+# A child not older than its parent (children given by hand, v._prev = ..., a node
+# made again with Value.__init__), or a node with a chain rule too old for the window
+# (a graph built over a long time), ends the sweep before any gradient is touched.
+# The walk then reaches every node below the root (marking each SEEN) and sorts them
+# by serial; when a child is not older than its parent it finds the order instead as
+# micrograd's recursive build_topo does, by a depth-first search (on an explicit
+# stack), children in operand order; a node reached again while it is still on the
+# path from the root (IN_PATH) closes a cycle: an error, not a made-up order. Every
+# path runs the chain rule in the same order where more than one can run, and the
+# pure engine takes the same orders, so the grads sum alike.
 #
 # No Python code runs while the order is found: the nodes are held by borrowed
 # pointers, which the root keeps alive, and every mark is cleared before the order
@@ -21,11 +27,13 @@
 from libc.stdlib cimport qsort
 
 ctypedef struct _Walk:
-    PyObject** topo         # the nodes, each after its children
+    PyObject** topo         # the nodes, each after its children (the sweep: newest first)
     Py_ssize_t n
     Py_ssize_t topo_cap
     size_t* stack           # the depth-first search's stack, or the slots of the sort by serial
     Py_ssize_t stack_cap
+    PyObject** window       # the sweep's slots, by age: all NULL between walks
+    Py_ssize_t window_cap
     bint runs_python        # a node of the order runs a Python _backward
 
 cdef enum:
@@ -61,7 +69,9 @@ cdef int _grow(void** array, Py_ssize_t* capacity, size_t item, Py_ssize_t neede
 cdef void _free_walk(_Walk* w) noexcept:
     PyMem_Free(w.topo)
     PyMem_Free(w.stack)
+    PyMem_Free(w.window)
     w.topo, w.stack, w.topo_cap, w.stack_cap, w.n = NULL, NULL, 0, 0, 0
+    w.window, w.window_cap = NULL, 0
 
 
 cdef void _unmark(PyObject** nodes, Py_ssize_t n) noexcept:
@@ -199,6 +209,101 @@ cdef int _sort_by_serial(_Walk* w) except -1:
     return 0
 
 
+# -- the sweep by age ---------------------------------------------------------------------------
+
+cdef enum:
+    # The window reaches SPARE_MAX slots below the root, or WINDOW_PER_NODE slots per
+    # node taken so far when that is further; the sweep gives up after passing
+    # WINDOW_EMPTY empty slots plus WINDOW_PER_NODE per node taken (a small graph
+    # spread over a long time): the other walk costs less then.
+    WINDOW_PER_NODE = 4
+    WINDOW_EMPTY = 4096
+
+
+cdef int _widen(_Walk* w, Py_ssize_t needed) except -1:
+    """Room in the window for slot ``needed``; new slots start empty."""
+    cdef Py_ssize_t old = w.window_cap
+    _grow(<void**>&w.window, &w.window_cap, sizeof(PyObject*), needed + 1)
+    memset(w.window + old, 0, (w.window_cap - old) * sizeof(PyObject*))
+    return 0
+
+
+cdef inline int _place(_Walk* w, PyObject* child, uint64_t parent, uint64_t newest,
+                       Py_ssize_t* last) except -1:
+    """Put one child of the node whose stamp is ``parent`` in its slot: 1 when done or
+    nothing to do (a plain leaf), 0 when the sweep cannot go on."""
+    cdef uint64_t stamp = _stamp_of(child)[0]
+    cdef uint64_t age
+    if stamp >> SERIAL_SHIFT >= parent >> SERIAL_SHIFT:
+        return 0  # not older than its parent
+    if stamp & (OPCODE_MASK | PY) == LEAF:
+        return 1  # a plain leaf: its gradient is all it gets
+    age = newest - (stamp >> SERIAL_SHIFT)
+    if age >= <uint64_t>SPARE_MAX and age >= <uint64_t>(WINDOW_PER_NODE * w.n):
+        return 0  # too old for the window
+    if <Py_ssize_t>age >= w.window_cap:
+        _widen(w, age)
+    w.window[age] = child  # the same child again lands on itself
+    if <Py_ssize_t>age > last[0]:
+        last[0] = age
+    return 1
+
+
+cdef bint _sweep(Value root, _Walk* w) except -1:
+    """The nodes below root with a chain rule to run, newest first, into w.topo.
+
+    False when a child is not older than its parent or a node is too old for the
+    window: w.topo is then to be ignored. Either way the window is left empty.
+    """
+    cdef uint64_t newest = root._stamp, stamp
+    cdef Py_ssize_t age = 0, last = 0, empty = 0, j
+    cdef PyObject* v
+    cdef tuple children
+    cdef bint going = True
+    w.n = 0
+    w.runs_python = False
+    if root._stamp & (OPCODE_MASK | PY) == LEAF:
+        return True  # a plain leaf: nothing below it
+    newest >>= SERIAL_SHIFT
+    if w.window_cap == 0:
+        _widen(w, 1024)
+    w.window[0] = <PyObject*>root
+    try:
+        while going and age <= last:
+            v = w.window[age]
+            if v == NULL:
+                age += 1
+                empty += 1
+                going = empty <= WINDOW_EMPTY + WINDOW_PER_NODE * w.n
+                continue
+            w.window[age] = NULL
+            age += 1
+            if w.n == w.topo_cap:
+                _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
+            w.topo[w.n] = v
+            w.n += 1
+            stamp = _stamp_of(v)[0]
+            if stamp & PY or <int>(stamp & OPCODE_MASK) == DOT:
+                children = _children(<Value>v, w)
+                if children is not None:
+                    for j in range(len(children)):
+                        if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
+                            if not _place(w, PyTuple_GET_ITEM(children, j), stamp, newest, &last):
+                                going = False
+                                break
+                    continue
+            if stamp & OPCODE_MASK == LEAF:
+                continue
+            if not _place(w, <PyObject*>(<Value>v)._a, stamp, newest, &last):
+                going = False
+            elif not stamp & K and (<Value>v)._b is not None:
+                going = _place(w, <PyObject*>(<Value>v)._b, stamp, newest, &last)
+    finally:
+        if age <= last:  # stopped early: empty the slots still filled
+            memset(w.window + age, 0, (last + 1 - age) * sizeof(PyObject*))
+    return going
+
+
 # -- the depth-first order, for children given by hand ---------------------------------------
 # A node's entry is popped twice: first to mark it (SEEN, and IN_PATH while the search
 # is inside its subgraph) and push its children, last operand first; then, tagged as
@@ -293,6 +398,12 @@ cdef int _topological_order(Value root, _Walk* w) except -1:
     return _depth_first_order(root, w)
 
 
+cdef void _reverse(PyObject** nodes, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n // 2):
+        nodes[i], nodes[n - 1 - i] = nodes[n - 1 - i], nodes[i]
+
+
 # -- the chain rule ----------------------------------------------------------------------------
 
 cdef inline int _chain_rule(PyObject* v) except -1:
@@ -314,23 +425,25 @@ cdef int _backward_walk(Value root) except -1:
         w = _spare
         _spare_busy = True
     else:
-        w = _Walk(NULL, 0, 0, NULL, 0, False)
+        w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
     try:
-        _topological_order(root, &w)
+        if not _sweep(root, &w):
+            _topological_order(root, &w)
+            _reverse(w.topo, w.n)  # newest first, as the sweep gives them
         if w.runs_python:  # Python code may drop nodes: hold every node of the order
             for i in range(w.n):
                 incref(w.topo[i])
             holding = True
         # go one variable at a time and apply the chain rule to get its gradient
         root._grad = 1.0
-        for i in range(w.n - 1, -1, -1):
+        for i in range(w.n):
             _chain_rule(w.topo[i])
     finally:
         if holding:
             for i in range(w.n):
                 decref(w.topo[i])
         w.n = 0
-        if own_spare and w.topo_cap <= SPARE_MAX and w.stack_cap <= SPARE_MAX:
+        if own_spare and w.topo_cap <= SPARE_MAX and w.stack_cap <= SPARE_MAX and w.window_cap <= SPARE_MAX:
             _spare = w
         else:  # a huge walk's arrays go back to the allocator
             _free_walk(&w)

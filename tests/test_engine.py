@@ -3,6 +3,7 @@
 import copy
 import math
 import pickle
+import random
 import weakref
 
 import pytest
@@ -155,6 +156,69 @@ def test_backward_accumulates_like_micrograd(engine):
     y.backward()  # the root is reseeded with 1, every other node accumulates,
     # the inner a*b too (its grad is 2 now), exactly as micrograd does
     assert (a.grad, b.grad, y.grad) == (-2.0 + 1.0 + 2 * -3.0, 2.0 + 2 * 2.0, 1.0)
+
+
+# How a graph came to be decides how backward() orders it (src_pyx/walk.pxi): built in one
+# run, it is swept by age; with inner nodes far older than the rest, or children newer than
+# their parent, it is found another way. Grads sum in the walk's order, so an order that
+# differs between the engines shows in the last bits of a node with many parents.
+_HISTORIES = ["built in one run", "inner nodes far older than the rest",
+              "unrelated nodes made in between", "a leaf made again", "children given by hand",
+              "dot operands"]
+
+
+def _many_parent_sum(V, history):
+    rng = random.Random(history)
+    xs = [V(rng.uniform(-2, 2)) for _ in range(5)]
+    shared = (xs[0] * xs[1] + xs[2]).tanh()  # an inner node with many parents
+    if history == "inner nodes far older than the rest":
+        for _ in range(60_000):  # serial numbers go by: shared is now far below the root
+            V(0.0)
+    terms, garbage = [], []
+    for i in range(60):
+        scale = rng.choice([1e-9, 0.1, 3.0, 7e7])
+        if history == "unrelated nodes made in between":
+            garbage.append(V(1.0) * 3 + i)
+        if history == "dot operands":
+            t = V.dot([shared, xs[i % 5], 2.0], [scale, shared, xs[(i + 1) % 5]])
+        else:
+            t = (shared * scale + xs[i % 5] * shared).relu() * xs[(i + 3) % 5]
+        terms.append(t)
+    if history == "children given by hand":
+        late = V(0.5)
+        terms[7]._prev = [late, shared]  # a child newer than its parent (a list: one order)
+    if history == "a leaf made again":
+        xs[3].__init__(0.75)  # a leaf again, and newer than every node built on it
+    rng.shuffle(terms)  # summed in another order than made: micrograd's order differs
+    root = terms[0]
+    for t in terms[1:]:
+        root = root + t
+    return root, xs + [shared]
+
+
+@pytest.mark.parametrize("history", _HISTORIES)
+def test_every_walk_order_sums_alike_on_both_engines(engine_pair, history):
+    compiled, pure = engine_pair
+    grads = []
+    for engine in (compiled, pure):
+        root, nodes = _many_parent_sum(engine.Value, history)
+        root.backward()
+        root.backward()  # a second walk over what the first left behind
+        grads.append([v.grad for v in nodes])
+    assert grads[0] == grads[1]
+
+
+def test_walks_in_a_row_leave_nothing_behind(engine):
+    # one walk cut short (a child newer than its parent) then one swept: the second must
+    # find no trace of the first (the compiled sweep's window is emptied on every path)
+    V = engine.Value
+    for history in _HISTORIES * 2:
+        root, nodes = _many_parent_sum(V, history)
+        root.backward()
+        x = V(1.5)
+        y = (x * x + x).relu()
+        y.backward()
+        assert (y.data, x.grad) == (3.75, 4.0)
 
 
 def test_reused_node_gets_every_path(engine):
