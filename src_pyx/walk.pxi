@@ -10,7 +10,8 @@
 #
 # A child not older than its parent (children given by hand, v._prev = ..., a node
 # made again with Value.__init__), or a node with a chain rule too old for the window
-# (a graph built over a long time), ends the sweep before any gradient is touched.
+# (a graph built over a long time), ends the sweep before any gradient is touched; so
+# does a node that runs a Python _backward, which may give a plain leaf one of its own.
 # The walk then reaches every node below the root (marking each SEEN) and sorts them
 # by serial; when a child is not older than its parent it finds the order instead as
 # micrograd's recursive build_topo does, by a depth-first search (on an explicit
@@ -427,7 +428,9 @@ cdef int _backward_walk(Value root) except -1:
     else:
         w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
     try:
-        if not _sweep(root, &w):
+        if not _sweep(root, &w) or w.runs_python:
+            # (a Python _backward may give any node, a leaf too, a _backward of its own:
+            # every node below the root must be in the order, as in micrograd's)
             _topological_order(root, &w)
             _reverse(w.topo, w.n)  # newest first, as the sweep gives them
         if w.runs_python:  # Python code may drop nodes: hold every node of the order

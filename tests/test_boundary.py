@@ -170,6 +170,22 @@ root.backward()
 show(x.grad, a.grad, b.grad)
 print(ran)
 """,
+    # a _backward that gives plain leaves below it one of their own, under built-in nodes
+    "gives_leaves_a_backward": """
+x, w = V(3.0), V(-2.0)
+h = x * w + x
+ran = []
+def _backward():
+    h.grad += u.grad
+    x._backward = lambda: ran.append(('x', x.grad))
+    w._backward = lambda: ran.append(('w', w.grad))
+u = V(h.data, (h,), 'user')
+u._backward = _backward
+root = (u * 2 + 1).relu() * 3
+root.backward()
+show(x.grad, w.grad, h.grad)
+print(ran)
+""",
     # a _backward that reassigns its own _backward: the new one runs on the next backward
     "reassigns_its_own_backward": """
 x = V(3.0)
