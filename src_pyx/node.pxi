@@ -174,30 +174,23 @@ cdef class Value:
             return NotImplemented
         return _binary(POW, self, other)
 
-    # The methods are plain C methods (binding=False), which CPython calls on its fast
-    # path (a method descriptor taking no arguments): x.relu() costs what x + y costs.
-    @cython.binding(False)
-    @cython.embedsignature.format("clinic")
+    # The methods are Cython functions, which CPython calls on its fast path (no bound
+    # method is made for x.relu()). They bind as Python methods do (x.relu is a method
+    # object), so that copy.deepcopy rebinds a Value's bound method kept as an attribute
+    # to the copy, as it does with micrograd's; a plain C method (binding=False) would be
+    # about 90 instructions cheaper per call, and deepcopy would keep the original's.
     def relu(self):
         return _unary(RELU, self)
 
-    @cython.binding(False)
-    @cython.embedsignature.format("clinic")
     def tanh(self):
         return _unary(TANH, self)
 
-    @cython.binding(False)
-    @cython.embedsignature.format("clinic")
     def exp(self):
         return _unary(EXP, self)
 
-    @cython.binding(False)
-    @cython.embedsignature.format("clinic")
     def log(self):
         return _unary(LOG, self)
 
-    @cython.binding(False)
-    @cython.embedsignature.format("clinic")
     def sigmoid(self):
         return _unary(SIGMOID, self)
 

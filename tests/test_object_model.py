@@ -253,6 +253,21 @@ def test_a_shallow_copy_shares_the_attributes(engine):
     assert c is not a and c.partner is b and c.me is a and (c.data, c.grad) == (1.0, 0.5)
 
 
+@pytest.mark.parametrize("how", ["deepcopy", "copy"])
+def test_a_bound_method_kept_as_an_attribute_is_copied_as_micrograds(engine, how):
+    # micrograd's methods bind as Python methods: deepcopy rebinds them to the copy, a
+    # shallow copy keeps the original's (pickle, which micrograd's Value cannot do, rebinds). The fuzzer found the compiled engine's
+    # plain C methods kept by deepcopy as they were, bound to the original.
+    results = []
+    for V in (MicrogradValue, engine.Value):
+        v = V(-2.0)
+        v.act = v.relu
+        c = copy.deepcopy(v) if how == "deepcopy" else copy.copy(v)
+        c.data = 3.0
+        results.append((c.act.__self__ is c, c.act.__self__ is v, c.act().data))
+    assert results[1] == results[0]
+
+
 # -- Graph objects ---------------------------------------------------------------------------
 
 @cpython_only
