@@ -1,5 +1,6 @@
 # -- the node ------------------------------------------------------------------------
-# A node is 72 bytes (88 with the garbage collector's header):
+# A node is 72 bytes (88 with the garbage collector's header), and no more: Value has no
+# cdef methods (they would add a pointer to Cython's method table to every node).
 #
 #   _data, _grad    the value and its gradient, as doubles
 #   _a              the first operand: a Value, or None for a leaf and for dot

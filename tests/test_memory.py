@@ -7,6 +7,7 @@ the figures it measured are listed under "measured figures" after the run.
 import gc
 import json
 import os
+import sys
 import weakref
 
 import pytest
@@ -109,6 +110,17 @@ def test_a_graph_is_freed_by_reference_counting(engine):
 # -- what the collector sees -------------------------------------------------------
 # Every node is tracked by the collector, as any Python object that refers to others:
 # a cycle through a node is collected whatever it runs through and whenever it was made.
+
+@cpython_only
+@pytest.mark.c_extension
+@pytest.mark.skipif(sys.maxsize < 2**32, reason="the sizes of a 64-bit build")
+def test_a_compiled_node_holds_its_fields_and_nothing_else():
+    # docs/ARCHITECTURE.md's table: the object header (16 bytes), data, grad, _a, _b, the
+    # stamp, __dict__ and __weakref__ (8 each). A cdef method on Value would add a pointer
+    # to every node (Cython's method table): 8 bytes more per node.
+    from micrograd_fast._engine import Value
+    assert (Value.__basicsize__, Value.__dictoffset__, Value.__weakrefoffset__) == (72, 56, 64)
+
 
 @cpython_only
 def test_every_node_is_tracked(engine):
