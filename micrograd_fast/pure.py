@@ -128,7 +128,7 @@ class Value:
     """ stores a single scalar value and its gradient """
 
     __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python", "_serial", "_walk",
-                 "__dict__", "__weakref__")
+                 "__dict__")  # no "__weakref__", as the compiled node (docs/ARCHITECTURE.md)
 
     def __init__(self, data, _children=(), _op='', label=''):
         value = data._data if isinstance(data, Value) else _to_float(data, "Value.data")

@@ -1,6 +1,7 @@
 # -- the node ------------------------------------------------------------------------
-# A node is 72 bytes (88 with the garbage collector's header), and no more: Value has no
-# cdef methods (they would add a pointer to Cython's method table to every node).
+# A node is 64 bytes (80 with the garbage collector's header), and no more: Value has no
+# cdef methods (they would add a pointer to Cython's method table to every node), and no
+# weak reference list (docs/ARCHITECTURE.md says why).
 #
 #   _data, _grad    the value and its gradient, as doubles
 #   _a              the first operand: a Value, or None for a leaf and for dot
@@ -10,7 +11,6 @@
 #   _attributes     the node's __dict__, NULL until an attribute is set: label, and
 #                   what micrograd keeps in its own __dict__ when a user sets it (_op,
 #                   _prev, _backward), and any other attribute (p.m for an optimizer)
-#   __weakref__
 #
 # The opcode is the position of the node's op in micrograd_fast/ops.py's table (0 is
 # a leaf). A node with the PY bit runs the Python function in its __dict__'s
@@ -51,7 +51,6 @@ cdef class Value:
     cdef object _b
     cdef uint64_t _stamp
     cdef object _attributes  # the __dict__: NULL until needed (see "memory" below)
-    cdef object __weakref__
 
     def __init__(self, data, _children=(), _op='', label=''):
         if mgf_attributes(self) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
@@ -395,7 +394,6 @@ cdef inline Value _node(int op, Value a, object b, uint64_t flags):
 cdef extern from "Python.h":
     ctypedef struct _TypeSlots "PyTypeObject":
         Py_ssize_t tp_basicsize
-        Py_ssize_t tp_weaklistoffset
         PyObject* (*tp_alloc)(_TypeSlots*, Py_ssize_t) noexcept
         void (*tp_free)(void*) noexcept
     PyObject* _PyObject_GC_New(_TypeSlots*)
@@ -506,9 +504,9 @@ cdef void _release(void* memory) noexcept:
 
 
 cdef Py_ssize_t _dict_offset() except -1:
-    """Where _attributes is: declared last before __weakref__, whose offset the type knows."""
+    """Where _attributes is: the last field."""
     cdef Value probe = Value.__new__(Value)
-    cdef Py_ssize_t offset = (<_TypeSlots*>Value).tp_weaklistoffset - sizeof(PyObject*)
+    cdef Py_ssize_t offset = (<_TypeSlots*>Value).tp_basicsize - sizeof(PyObject*)
     marker = object()
     probe._attributes = marker
     if (<PyObject**>(<char*><PyObject*>probe + offset))[0] != <PyObject*>marker:

@@ -7,6 +7,7 @@ import tempfile
 import textwrap
 
 from micrograd_fast import training
+from micrograd_fast.bench.workloads import watch
 
 
 def run_python(code, timeout=300, env=None, args=None):
@@ -20,6 +21,13 @@ def run_python(code, timeout=300, env=None, args=None):
     command = [sys.executable, *(args if args is not None else ["-c", textwrap.dedent(code)])]
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environ,
                           cwd=tempfile.gettempdir())
+
+
+def alive(nodes):
+    """A function telling, for each node, whether it still lives (a Value has no weak
+    references: each node is watched through a probe in its __dict__)."""
+    refs = [watch(v) for v in nodes]
+    return lambda: [ref() is not None for ref in refs]
 
 
 def karpathy_sanity(Value):

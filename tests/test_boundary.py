@@ -12,12 +12,11 @@ Value has the same ``_backward`` and ``_prev``) and must print the same.
 """
 
 import gc
-import weakref
 
 import pytest
 
 from engines import cpython_only
-from helpers import run_python
+from helpers import alive, run_python
 
 
 def run_on(module, program):
@@ -412,10 +411,10 @@ CYCLES = {f.__name__[len("_cycle_through_"):]: f for f in [
 @pytest.mark.parametrize("make", sorted(CYCLES))
 def test_every_cycle_through_a_node_is_collected(engine, make):
     nodes = CYCLES[make](engine.Value)
-    refs = [weakref.ref(v) for v in nodes]
+    living = alive(nodes)
     del nodes
     gc.collect()
-    assert [r() for r in refs] == [None] * len(refs)
+    assert not any(living())
 
 
 # -- scratch memory after a huge walk ------------------------------------------------------

@@ -152,6 +152,21 @@ class Backward(Forward):
 
 # -- W3 deep chain -------------------------------------------------------------
 
+class _Probe:
+    """Kept in one object's __dict__ and nowhere else: it lives as long as that object."""
+
+
+def watch(v):
+    """A weak reference that dies with v: to v itself, or, for a Value that has no weak
+    references (micrograd_fast's), to a probe kept in its __dict__ (the tests and the
+    fuzzer watch nodes with it too)."""
+    try:
+        return weakref.ref(v)
+    except TypeError:
+        v._alive_probe = probe = _Probe()
+        return weakref.ref(probe)
+
+
 def deep_chain(backend, steps):
     """W3: ``x = x*1.0001 + 0.1`` ``steps`` times, backward, then free the chain.
 
@@ -169,7 +184,7 @@ def deep_chain(backend, steps):
         return backend.data(x), None
     x.backward()
     result = backend.data(x), backend.grad(leaf)
-    still_alive = weakref.ref(x)
+    still_alive = watch(x)
     del x
     if still_alive() is not None:
         gc.collect()

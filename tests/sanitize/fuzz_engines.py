@@ -63,7 +63,6 @@ import math
 import os
 import pickle
 import re
-import weakref
 import struct
 import sys
 from decimal import Decimal
@@ -80,6 +79,7 @@ if atheris is not None and "--show" not in sys.argv and "--random" not in sys.ar
 else:
     import micrograd_fast.pure as P
 import micrograd_fast._engine as C
+from micrograd_fast.bench.workloads import watch  # a weak reference that dies with a node
 
 import numpy as np
 
@@ -433,7 +433,7 @@ class Program:
         elif op == 21:  # drop a node (its graph may live on through others), maybe collect
             i = self.node()
             self.say(f"del {self.name(i)}")
-            refs = weakref.ref(self.pool[i].c), weakref.ref(self.pool[i].p)
+            refs = watch(self.pool[i].c), watch(self.pool[i].p)
             del self.pool[i]
             if r.pick(4) == 0:
                 self.say("gc.collect()  # then: is it gone on both engines?")
