@@ -369,6 +369,21 @@ def _cycle_through_an_attribute_of_a_dot(V):
     return [v]
 
 
+def _cycle_through_a_dots_operands(V):
+    w, x = V(1.0), V(2.0)
+    d = V.dot([w, 3.0], [x, w], 0.5)  # a dot holds its operands in a tuple of its own
+    w.outputs = [d]  # attached after d was built on w
+    return [w, x, d]
+
+
+def _cycle_through_a_dots_operands_deeper(V):
+    w = V(1.0)
+    h = V.dot([w], [2.0]).relu()
+    out = V.dot([h, w], [w, h])
+    w.outputs = {"out": out}
+    return [w, h, out]
+
+
 def _cycle_through_a_backward_closure(V):
     x = V(1.0)
     y = x * 2
@@ -404,6 +419,7 @@ def _cycle_through_a_container_attached_after_deeper(V):
 CYCLES = {f.__name__[len("_cycle_through_"):]: f for f in [
     _cycle_through_label_list, _cycle_through_label_dict, _cycle_through_a_label_filled_later,
     _cycle_through_op, _cycle_through_an_attribute_of_a_leaf, _cycle_through_an_attribute_of_a_dot,
+    _cycle_through_a_dots_operands, _cycle_through_a_dots_operands_deeper,
     _cycle_through_a_backward_closure, _cycle_through_prev_set_by_hand,
     _cycle_through_a_container_attached_after, _cycle_through_a_container_attached_after_deeper]}
 
