@@ -776,15 +776,48 @@ def _reach(root):
     is not older than its parent."""
     walk = root._walk = object()  # a mark of this walk, left on each node it reaches
     nodes = [root]
+    take = nodes.append
     for v in nodes:  # nodes grows while it is read: it is also the queue of nodes to expand
         serial = v._serial
-        for child in _children(v):
+        if v._python or v._opcode == DOT:
+            for child in _children(v):
+                if child._serial >= serial:
+                    return None
+                if child._walk is not walk:
+                    child._walk = walk
+                    take(child)
+        elif v._opcode != LEAF:  # _children's operands, written out: this loop is the walk's cost
+            child = v._a
             if child._serial >= serial:
                 return None
             if child._walk is not walk:
                 child._walk = walk
-                nodes.append(child)
+                take(child)
+            child = v._b
+            if not v._number and child is not None:
+                if child._serial >= serial:
+                    return None
+                if child._walk is not walk:
+                    child._walk = walk
+                    take(child)
     return nodes
+
+
+def _in_serial_order(nodes, newest):
+    """nodes, oldest first: each within 2n of the newest serial straight into its slot of
+    a window, the older ones (a model's parameters, say) sorted by comparison, first."""
+    width = 2 * len(nodes) + 64
+    slots = [None] * width
+    old = []
+    for v in nodes:
+        age = newest - v._serial
+        if age < width:
+            slots[age] = v
+        else:
+            old.append(v)
+    old.sort(key=_SERIAL)
+    old.extend(v for v in reversed(slots) if v is not None)
+    return old
 
 
 def _depth_first_order(root):
@@ -818,8 +851,7 @@ def _topological_order(root):
     nodes = _reach(root)
     if nodes is None:
         return _depth_first_order(root)
-    nodes.sort(key=_SERIAL)
-    return nodes
+    return _in_serial_order(nodes, root._serial)
 
 
 # -- a graph to run again -------------------------------------------------------------------
