@@ -17,6 +17,12 @@
 # that runs a Python _backward now raises; a node made a leaf again, or whose number
 # operand _prev turned into a leaf, has the tape made again from the same order.
 #
+# Most of the time nothing but the leaves can have changed: node.pxi counts every change
+# of a node's shape and every write into a node's data. When no shape changed since the
+# tape last read its nodes, forward() reads the leaves' data only; when nothing at all was
+# written since its own write-back (forward() then backward(), as a training step runs
+# them), backward() reads the leaves' grads only.
+#
 # The tape holds plain pointers to its nodes, and to each node's operands as they were:
 # the Graph keeps all of them alive in tuples, so an address can never be reused while it
 # is compared. No Python code runs inside the loops.
@@ -55,6 +61,10 @@ cdef class _Compiled:
     cdef _Tape tape             # val and grad (one per link, then one per number), the dots' runs
     cdef Py_ssize_t root        # the root's index
     cdef Py_ssize_t* inputs     # the inputs' indices
+    cdef Py_ssize_t* leaves     # the leaves' indices
+    cdef Py_ssize_t n_leaves
+    cdef uint64_t shape_seen    # _reshaped when the links were last checked
+    cdef uint64_t data_seen     # _rewritten when val last held every node's data
     cdef tuple held             # the objects the links point to
 
     def __dealloc__(self):
@@ -65,6 +75,7 @@ cdef class _Compiled:
         PyMem_Free(self.tape.grad)
         PyMem_Free(self.tape.run)
         PyMem_Free(self.inputs)
+        PyMem_Free(self.leaves)
 
 
 cdef void* _array(Py_ssize_t n, size_t item) except NULL:
@@ -181,6 +192,12 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         c.steps[i].b = b if op == DOT else slot(b)
     for i in range(len(inputs)):
         c.inputs[i] = at[id(inputs[i])]
+    leaves = [i for i in range(c.n_links) if c.links[i].shape == LEAF]
+    c.leaves = <Py_ssize_t*>_array(len(leaves), sizeof(Py_ssize_t))
+    c.n_leaves = len(leaves)
+    for i in range(c.n_leaves):
+        c.leaves[i] = leaves[i]
+    c.shape_seen, c.data_seen = _reshaped, _rewritten  # val holds every node's data
     return c
 
 
@@ -212,7 +229,23 @@ cdef bint _read(_Compiled c, bint grads) noexcept:
             if ((<Value>v)._stamp & SHAPE) != links[i].shape:
                 return False
             val[i] = (<Value>v)._data
+    c.shape_seen, c.data_seen = _reshaped, _rewritten
     return True
+
+
+cdef void _read_leaves(_Compiled c, bint grads) noexcept:
+    """Read the leaves' data (and grads: a leaf's, 0 for the others) into the tape, when
+    nothing else can have changed (see above)."""
+    cdef PyObject* v
+    cdef Py_ssize_t i, j
+    if grads:
+        memset(c.tape.grad, 0, c.n_links * sizeof(double))
+    for j in range(c.n_leaves):
+        i = c.leaves[j]
+        v = c.links[i].node
+        c.tape.val[i] = (<Value>v)._data
+        if grads:
+            c.tape.grad[i] = (<Value>v)._grad
 
 
 cdef int _run_forward(_Compiled c) except -1:
@@ -230,11 +263,14 @@ cdef int _run_backward(_Compiled c) except -1:
 
 
 cdef void _write_data(_Compiled c) noexcept:
+    global _rewritten
     cdef _Link* links = c.links
     cdef double* val = c.tape.val
     cdef Py_ssize_t i
     for i in range(c.n_links):
         (<Value>links[i].node)._data = val[i]
+    _rewritten += 1  # for any other Graph sharing these nodes
+    c.data_seen = _rewritten
 
 
 cdef void _write_grads(_Compiled c) noexcept:
@@ -346,7 +382,10 @@ cdef class Graph:
         cdef Py_ssize_t i
         if values is not None:
             self._take(values)  # before anything changes: a number's __float__ may run code
-        self._read(False)
+        if _reshaped == self._c.shape_seen:
+            _read_leaves(self._c, False)
+        else:
+            self._read(False)
         if values is not None:
             for i in range(len(self.inputs)):
                 (<Value>self._c.links[self._c.inputs[i]].node)._data = self._values[i]
@@ -359,7 +398,10 @@ cdef class Graph:
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
-        self._read(True)
+        if _reshaped == self._c.shape_seen and _rewritten == self._c.data_seen:
+            _read_leaves(self._c, True)
+        else:
+            self._read(True)
         self._c.tape.grad[self._c.root] = 1.0
         try:
             _run_backward(self._c)

@@ -29,6 +29,13 @@ cdef enum:
 
 cdef uint64_t _serials = 0  # the last serial number given
 
+# What a Graph's tape may have missed since it last read its nodes (graph.pxi): every
+# change to a node's shape (opcode, operands, K and PY bits) counts in _reshaped, every
+# write into the data of a node that may be in a tape (a setter, an optimizer's step, a
+# Graph's write-back) in _rewritten. Nothing else changes either.
+cdef uint64_t _reshaped = 1
+cdef uint64_t _rewritten = 1
+
 cdef enum:
     LEAF = 0
 
@@ -53,11 +60,14 @@ cdef class Value:
     cdef object _attributes  # the __dict__: NULL until needed (see "memory" below)
 
     def __init__(self, data, _children=(), _op='', label=''):
+        global _reshaped, _rewritten
         if mgf_attributes(self) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
             mgf_no_dict_yet(self)
         cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
         cdef tuple children = _children_of(_children)
         cdef object old_a = self._a, old_b = self._b  # released last: their __del__ may run code
+        _reshaped += 1  # a node made again: a Graph holding it must look (the counters above)
+        _rewritten += 1
         self._stamp = _next_serial()  # a leaf, and a new node for the walk's order
         self._a = None
         self._b = None
@@ -81,7 +91,9 @@ cdef class Value:
 
     @data.setter
     def data(self, value):
+        global _rewritten
         self._data = _to_float(value, "Value.data")
+        _rewritten += 1
 
     @property
     def grad(self):
@@ -126,10 +138,12 @@ cdef class Value:
     @_prev.setter
     def _prev(self, children):
         # micrograd's backward walks _prev and calls _backward: so does this node now
+        global _reshaped
         cdef object backward = self._backward
         _set(self, '_prev', _children_of(children))
         _set(self, '_backward', backward)
         self._stamp |= PY
+        _reshaped += 1
 
     @property
     def _backward(self):
@@ -146,6 +160,8 @@ cdef class Value:
     def _backward(self, fn):
         # Karpathy's extension pattern: the node runs the user's function from now on.
         # Given back its own local derivative (a hook's save and restore), it is built-in again.
+        global _reshaped
+        _reshaped += 1  # (either way, a Graph holding the node must look again)
         if (type(fn) is _LocalBackward and (<_LocalBackward>fn).node is self
                 and not (_attrs(self) is not None and '_prev' in _attrs(self))):
             if _attrs(self) is not None:
@@ -157,6 +173,8 @@ cdef class Value:
 
     @_backward.deleter
     def _backward(self):
+        global _reshaped
+        _reshaped += 1
         if _attrs(self) is not None:
             _attrs(self).pop('_backward', None)
         self._stamp |= PY  # backward() now raises AttributeError, as micrograd's would

@@ -552,10 +552,12 @@ cdef list _operand_nodes(Value v):
     object, with the gradient it would have now (the op's local derivative at the
     number, times the node's grad). A ``**`` exponent is part of the op, as in micrograd.
     """
+    global _reshaped
     cdef int op = _opcode(v)
     cdef list grads = []
     if op == LEAF:
         return []
+    _reshaped += 1  # a number may become a leaf operand (and a graph's tape must see it)
     if op == DOT:
         if any(not isinstance(x, Value) for x in <tuple>v._b):
             grads = [(x, (<Value>x)._grad) for x in <tuple>v._b if isinstance(x, Value)]

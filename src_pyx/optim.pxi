@@ -42,6 +42,7 @@ def _zero_grads(list params):
 def _sgd_step(list params, array.array buffers, double lr, double momentum, double dampening,
               double weight_decay, bint nesterov, bint first):
     """SGD's step (optim.SGD.step); ``first``: the momentum buffers start with this step's d."""
+    global _rewritten
     cdef Py_ssize_t i
     cdef double* b = buffers.data.as_doubles
     cdef double d
@@ -49,6 +50,7 @@ def _sgd_step(list params, array.array buffers, double lr, double momentum, doub
     if not _all_values(params):
         return False
     _check_state(params, buffers)
+    _rewritten += 1  # the parameters' data change (node.pxi)
     for i in range(PyList_GET_SIZE(params)):
         p = _param(params, i)
         d = p._grad
@@ -64,6 +66,7 @@ def _sgd_step(list params, array.array buffers, double lr, double momentum, doub
 def _adam_step(list params, array.array m, array.array v, double beta1, double beta2,
                double eps, double weight_decay, double step_size, double bias_correction2_sqrt):
     """Adam's step (optim.Adam.step), given the step's size and bias correction."""
+    global _rewritten
     cdef Py_ssize_t i
     cdef double* ms = m.data.as_doubles
     cdef double* vs = v.data.as_doubles
@@ -73,6 +76,7 @@ def _adam_step(list params, array.array m, array.array v, double beta1, double b
         return False
     _check_state(params, m)
     _check_state(params, v)
+    _rewritten += 1  # the parameters' data change (node.pxi)
     for i in range(PyList_GET_SIZE(params)):
         p = _param(params, i)
         g = p._grad

@@ -215,6 +215,63 @@ def test_backward_differentiates_at_the_nodes_current_data(engine):
     assert a.grad == 7.0
 
 
+def _every_write(engine, a, b, mid, others):
+    """The ways a node's data changes between a Graph's forward() and its backward()."""
+    from micrograd_fast import optim
+    return {
+        "nothing": lambda: None,
+        "an inner node's data": lambda: setattr(mid, "data", -0.75),
+        "a leaf's data": lambda: setattr(a, "data", 2.5),
+        "an SGD step": lambda: optim.SGD([a, b, mid], lr=0.25).step(),  # mid: an inner node
+        "an Adam step": lambda: optim.Adam([a, b, mid], lr=0.25).step(),
+        "another Graph's forward": lambda: others.forward([3.5]),
+        "another Graph's backward then forward": lambda: (others.backward(), others.forward()),
+        "Value.__init__ on a leaf": lambda: a.__init__(1.5),
+        "Value.__init__ on an inner node": lambda: mid.__init__(0.3),
+    }
+
+
+@pytest.mark.parametrize("write", ["nothing", "an inner node's data", "a leaf's data", "an SGD step",
+                                   "an Adam step", "another Graph's forward",
+                                   "another Graph's backward then forward", "Value.__init__ on a leaf",
+                                   "Value.__init__ on an inner node"])
+def test_a_replay_sees_every_write_between_its_steps(engine, write):
+    """forward() then backward(), with one write between (and one before the next forward()):
+    the grads and data are those of loss.backward() and of a Graph built again, on the nodes
+    as they are at that moment. The compiled Graph reads only its leaves when nothing else
+    can have changed: every way of changing something must be seen."""
+    V = engine.Value
+    a, b = V(0.5), V(1.25)  # every branch alive: each node's data counts in some gradient
+    mid = a * b + a
+    root = (mid * mid + b).relu() + mid.tanh() * a
+    graph = engine.Graph(root)
+    others = engine.Graph(mid * 2.0, inputs=[a])  # sets a, and so mid's data too
+    change = _every_write(engine, a, b, mid, others)[write]
+    for _ in range(2):
+        graph.forward()
+        change()
+        a.grad = b.grad = 0.0
+        graph.backward()
+        replayed = [n.grad for n in (a, b, mid)]
+        for n in _below(root):
+            n.grad = 0.0
+        root.backward()  # the walk, at the nodes' current data
+        assert replayed == [n.grad for n in (a, b, mid)]
+        change()
+        again = engine.Graph(root).forward()  # a graph built again over the nodes as they are
+        assert graph.forward() == again
+
+
+def _below(root):
+    seen, todo = {id(root): root}, [root]
+    while todo:
+        for child in todo.pop()._prev:
+            if id(child) not in seen:
+                seen[id(child)] = child
+                todo.append(child)
+    return list(seen.values())
+
+
 def test_a_number_shown_as_a_leaf_after_the_graph_was_built(engine):
     """Reading _prev turns a number operand into a leaf: a replay uses it, as the walk would."""
     V = engine.Value
