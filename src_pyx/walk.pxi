@@ -253,8 +253,10 @@ cdef inline int _place(_Walk* w, PyObject* child, uint64_t parent, uint64_t newe
 cdef bint _sweep(Value root, _Walk* w) except -1:
     """The nodes below root with a chain rule to run, newest first, into w.topo.
 
-    False when a child is not older than its parent or a node is too old for the
-    window: w.topo is then to be ignored. Either way the window is left empty.
+    False when a child is not older than its parent, a node is too old for the window
+    or a node runs a Python _backward (which may give any node, a plain leaf too, a
+    _backward of its own: every node must then be in the order, as in micrograd's):
+    w.topo is then to be ignored. Either way the window is left empty.
     """
     cdef uint64_t newest = root._stamp, stamp
     cdef Py_ssize_t age = 0, last = 0, empty = 0, j
@@ -283,19 +285,17 @@ cdef bint _sweep(Value root, _Walk* w) except -1:
                 _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
             w.topo[w.n] = v
             w.n += 1
-            stamp = _stamp_of(v)[0]
-            if stamp & PY or <int>(stamp & OPCODE_MASK) == DOT:
-                children = _children(<Value>v, w)
-                if children is not None:
-                    for j in range(len(children)):
-                        if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
-                            if not _place(w, PyTuple_GET_ITEM(children, j), stamp, newest, &last):
-                                going = False
-                                break
-                    continue
-            if stamp & OPCODE_MASK == LEAF:
-                continue
-            if not _place(w, <PyObject*>(<Value>v)._a, stamp, newest, &last):
+            stamp = _stamp_of(v)[0]  # (never a plain leaf's: _place keeps them out)
+            if stamp & PY:
+                going = False
+            elif <int>(stamp & OPCODE_MASK) == DOT:
+                children = <tuple>(<Value>v)._b
+                for j in range(len(children)):
+                    if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
+                        if not _place(w, PyTuple_GET_ITEM(children, j), stamp, newest, &last):
+                            going = False
+                            break
+            elif not _place(w, <PyObject*>(<Value>v)._a, stamp, newest, &last):
                 going = False
             elif not stamp & K and (<Value>v)._b is not None:
                 going = _place(w, <PyObject*>(<Value>v)._b, stamp, newest, &last)
@@ -428,9 +428,7 @@ cdef int _backward_walk(Value root) except -1:
     else:
         w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
     try:
-        if not _sweep(root, &w) or w.runs_python:
-            # (a Python _backward may give any node, a leaf too, a _backward of its own:
-            # every node below the root must be in the order, as in micrograd's)
+        if not _sweep(root, &w):
             _topological_order(root, &w)
             _reverse(w.topo, w.n)  # newest first, as the sweep gives them
         if w.runs_python:  # Python code may drop nodes: hold every node of the order
