@@ -47,7 +47,7 @@ def _leaf_backward():
     """A leaf's _backward, as micrograd's: nothing to pass on."""
 
 
-@cython.trashcan(True)   # freeing a chain of a million nodes must not recurse in C
+@cython.trashcan(True)   # as mgf_dealloc, which replaces its tp_dealloc ("memory" below)
 @cython.no_gc_clear      # a cycle always runs through a __dict__ or a closure, which are cleared
 cdef class Value:
     """ stores a single scalar value and its gradient """
@@ -521,18 +521,141 @@ cdef void _release(void* memory) noexcept:
         PyObject_GC_Del(memory)
 
 
-cdef Py_ssize_t _dict_offset() except -1:
-    """Where _attributes is: the last field."""
+# A dot's operand tuple is kept for reuse too, when its node is freed and nothing else
+# holds it. CPython keeps tuples of up to 20 items on free lists of its own; a Neuron of
+# 10 or more inputs makes longer ones, each counted by the collector as a new object:
+# a training step's 1,700 of them, kept until the step's graph is freed, started two
+# collections a step, each looking through every node made since the last one. Kept
+# here, emptied, by length; at most 2^17 items in all (1 MiB); none in the sanitizer
+# build, which keeps no nodes either.
+
+cdef enum:
+    TUPLE_REUSE_MIN = 21     # shorter ones come from CPython's own free lists
+    TUPLE_REUSE_MAX = 1024   # longer ones go back to the allocator
+    TUPLE_ITEMS_MAX = 1 << 17
+
+cdef extern from *:
+    """
+    /* Value's tp_dealloc, in place of Cython's, which does the same but for offering a
+       dot's operand tuple for reuse before the fields are released. The fields are
+       found by their offsets; _object_fields (below) checks that there are no others.
+       In the trashcan, as Cython's: freeing a chain of a million nodes does not recurse. */
+    static Py_ssize_t mgf_a_offset, mgf_b_offset;  /* _a and _b (__dict__: mgf_dict_offset) */
+    static void (*mgf_offer_operands)(PyObject *);
+    #define MGF_FIELD(o, offset) (*(PyObject **)((char *)(o) + (offset)))
+
+    static void mgf_dealloc(PyObject *o) {
+        PyObject *operands;
+        if (Py_TYPE(o)->tp_finalize != NULL && Py_TYPE(o)->tp_dealloc == mgf_dealloc
+                && !PyObject_GC_IsFinalized(o)) {  /* a __del__ put on Value itself */
+            if (PyObject_CallFinalizerFromDealloc(o)) return;  /* resurrected */
+        }
+        PyObject_GC_UnTrack(o);
+        Py_TRASHCAN_BEGIN(o, mgf_dealloc)
+        operands = MGF_FIELD(o, mgf_b_offset);
+        if (operands != NULL && PyTuple_CheckExact(operands)) mgf_offer_operands(operands);
+        Py_CLEAR(MGF_FIELD(o, mgf_a_offset));
+        Py_CLEAR(MGF_FIELD(o, mgf_b_offset));
+        Py_CLEAR(MGF_FIELD(o, mgf_dict_offset));
+        Py_TYPE(o)->tp_free(o);
+        Py_TRASHCAN_END
+    }
+
+    static void mgf_set_fields(PyObject *cls, Py_ssize_t a, Py_ssize_t b, void (*offer)(PyObject *)) {
+        mgf_a_offset = a;
+        mgf_b_offset = b;
+        mgf_offer_operands = offer;
+        ((PyTypeObject *)cls)->tp_dealloc = mgf_dealloc;
+    }
+
+    /* The kept tuples of one length are linked through their first item. */
+    static inline PyObject *mgf_pop_tuple(PyObject **head) {
+        PyObject *t = *head;
+        *head = PyTuple_GET_ITEM(t, 0);
+        PyTuple_SET_ITEM(t, 0, NULL);
+        return t;
+    }
+
+    static inline void mgf_push_tuple(PyObject **head, PyObject *t) {
+        PyTuple_SET_ITEM(t, 0, *head);
+        *head = t;
+    }
+
+    /* Each slot is NULL before its item is released: the item's __del__ may run code. */
+    static void mgf_empty_tuple(PyObject *t) {
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
+            PyObject *item = PyTuple_GET_ITEM(t, i);
+            PyTuple_SET_ITEM(t, i, NULL);
+            Py_XDECREF(item);
+        }
+    }
+    """
+    void mgf_set_fields(object, Py_ssize_t, Py_ssize_t, void (*)(PyObject*) noexcept)
+    PyObject* mgf_pop_tuple(PyObject**)
+    void mgf_push_tuple(PyObject**, PyObject*)
+    void mgf_empty_tuple(PyObject*)
+    Py_ssize_t Py_REFCNT(PyObject*)
+    Py_ssize_t PyTuple_GET_SIZE(PyObject*)
+    void PyObject_GC_UnTrack_ptr "PyObject_GC_UnTrack"(PyObject*)
+
+cdef PyObject* _free_tuples[TUPLE_REUSE_MAX + 1]  # by length
+cdef Py_ssize_t _free_tuple_items = 0
+
+
+cdef tuple _operand_tuple(Py_ssize_t n):
+    """A tuple of ``n`` empty (NULL) items, not tracked by the collector until it is filled."""
+    global _free_tuple_items
+    cdef PyObject* t
+    if TUPLE_REUSE_MIN <= n <= TUPLE_REUSE_MAX and _free_tuples[n] != NULL:
+        t = mgf_pop_tuple(&_free_tuples[n])
+        _free_tuple_items -= n
+        operands = <tuple>t  # a second reference: the list's is dropped
+        decref(t)
+        return operands
+    operands = PyTuple_New(n)
+    PyObject_GC_UnTrack(operands)
+    return operands
+
+
+cdef void _offer_operands(PyObject* t) noexcept:
+    """A node holding the tuple ``t`` is being freed: keep ``t`` if nothing else holds it."""
+    global _free_tuple_items
+    cdef Py_ssize_t n = PyTuple_GET_SIZE(t)
+    if (FREE_NODES_MAX == 0 or n < TUPLE_REUSE_MIN or n > TUPLE_REUSE_MAX or Py_REFCNT(t) != 1
+            or _free_tuple_items + n > TUPLE_ITEMS_MAX):
+        return
+    _free_tuple_items += n  # counted first: releasing the items may free other nodes
+    incref(t)               # the list's reference; the node's goes with the node
+    PyObject_GC_UnTrack_ptr(t)
+    mgf_empty_tuple(t)
+    mgf_push_tuple(&_free_tuples[n], t)
+
+
+cdef Py_ssize_t _offset_of(Value probe, object marker) except -1:
+    """Where in ``probe`` the pointer to ``marker`` is."""
+    cdef Py_ssize_t offset
+    for offset in range(sizeof(PyObject), (<_TypeSlots*>Value).tp_basicsize, sizeof(PyObject*)):
+        if (<PyObject**>(<char*><PyObject*>probe + offset))[0] == <PyObject*>marker:
+            return offset
+    raise ImportError("micrograd_fast._engine: a field of the node was not found")
+
+
+cdef tuple _object_fields():
+    """The offsets of _a, _b and _attributes: the node's only objects (mgf_dealloc)."""
     cdef Value probe = Value.__new__(Value)
-    cdef Py_ssize_t offset = (<_TypeSlots*>Value).tp_basicsize - sizeof(PyObject*)
-    marker = object()
-    probe._attributes = marker
-    if (<PyObject**>(<char*><PyObject*>probe + offset))[0] != <PyObject*>marker:
-        raise ImportError("micrograd_fast._engine: the node's __dict__ field is not where expected")
-    return offset
+    probe._a, probe._b, probe._attributes = Value.__new__(Value), object(), object()
+    offsets = (_offset_of(probe, probe._a), _offset_of(probe, probe._b),
+               _offset_of(probe, probe._attributes))
+    numbers = 2 * sizeof(double) + sizeof(uint64_t)  # _data, _grad, _stamp
+    if (<_TypeSlots*>Value).tp_basicsize != sizeof(PyObject) + numbers + 3 * sizeof(PyObject*):
+        raise ImportError("micrograd_fast._engine: Value has a field that mgf_dealloc does not know")
+    return offsets
 
 
-mgf_give_instances_a_dict(Value, _dict_offset())
+cdef Py_ssize_t _a_at, _b_at, _attributes_at
+_a_at, _b_at, _attributes_at = _object_fields()
+mgf_give_instances_a_dict(Value, _attributes_at)
 (<_TypeSlots*>Value).tp_alloc = _allocate
 (<_TypeSlots*>Value).tp_free = _release
+mgf_set_fields(Value, _a_at, _b_at, _offer_operands)
 mgf_allow_class_attributes(Value)

@@ -377,8 +377,7 @@ cdef Value _dot(object ws, object xs, object bias):
                     _plain(<object>PySequence_Fast_GET_ITEM(xs, i))):
                 ws, xs = tuple(ws), tuple(xs)
                 break
-    cdef tuple operands = PyTuple_New(2 * n + 1)  # bias, w0, x0, w1, x1, ...
-    PyObject_GC_UnTrack(operands)  # not seen by Python code until it is filled
+    cdef tuple operands = _operand_tuple(2 * n + 1)  # bias, w0, x0, w1, x1, ...: untracked until filled
     _fill(operands, 0, b)
     for i in range(n):
         _fill(operands, 2 * i + 1, _dot_operand(<object>PySequence_Fast_GET_ITEM(ws, i)))

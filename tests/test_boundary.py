@@ -433,6 +433,33 @@ def test_every_cycle_through_a_node_is_collected(engine, make):
     assert not any(living())
 
 
+# -- a dot's operands released as its node is freed ------------------------------------------
+# The compiled engine keeps a freed dot's long operand tuple for the next dot of that length
+# (node.pxi): the operands' __del__ runs while that tuple is being emptied.
+
+DOT_OPERANDS_RUN_CODE_WHEN_FREED = """
+made = []
+class Noisy(V):
+    def __del__(self):  # runs while the dot that held it is being freed
+        out = V.dot([V(1.0)] * 12, [V(2.0)] * 12, 0.0)  # a dot of the same length
+        out.backward()
+        made.append(out.data)
+for k in range(50):
+    ws = [Noisy(float(i)) for i in range(12)]
+    d = V.dot(ws, [V(float(k))] * 12, 1.0)  # the last step's dot and its Noisy go here
+    del ws
+    d.backward()
+    show(d.data, d._operands[1].grad, d._operands[2].grad)
+print(len(made), set(made))
+"""
+
+
+def test_a_dots_operands_may_run_code_as_it_is_freed(engine):
+    out = run_on(engine.__name__, DOT_OPERANDS_RUN_CODE_WHEN_FREED).splitlines()
+    assert out[:-1] == [f"{1.0 + 66.0 * k} {float(k)} 66.0" for k in range(50)]
+    assert out[-1] == "588 {24.0}"  # 49 dots freed, 12 operands each
+
+
 # -- scratch memory after a huge walk ------------------------------------------------------
 
 SCRATCH = """

@@ -124,6 +124,26 @@ def test_methods_attached_to_the_class_reach_every_node(engine):
     assert V(0.5).tanh().data == V(0.5).tanh().data and not hasattr(V(0.5), "swish")
 
 
+FINALIZER_ON_THE_CLASS = """
+import {module} as E
+V = E.Value
+freed = []
+V.__del__ = lambda self: freed.append(self.data)
+a = V(2.0)
+b = a * 3
+c = V.dot([a] * 11, [b] * 11, 1.0)  # 23 operands: a tuple the compiled engine keeps
+del c, b, a
+print(sorted(freed))
+"""
+
+
+def test_a_finalizer_put_on_the_class_runs_for_every_node(engine):
+    from helpers import run_python
+    done = run_python(FINALIZER_ON_THE_CLASS.format(module=engine.__name__))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split("\n")[0] == "[2.0, 6.0, 133.0]"
+
+
 # -- vars() and _prev ----------------------------------------------------------------------
 
 def test_vars_shows_the_attributes_set_by_hand(engine):
