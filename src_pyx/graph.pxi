@@ -23,6 +23,9 @@
 # written since its own write-back (forward() then backward(), as a training step runs
 # them), backward() reads the leaves' grads only.
 #
+# The steps keep the walk's order, but that the dots of a layer are put one after the
+# other, to be summed side by side (_grouped, below; the dot's block in ops.pxi).
+#
 # The tape holds plain pointers to its nodes, and to each node's operands as they were:
 # the Graph keeps all of them alive in tuples, so an address can never be reused while it
 # is compared. No Python code runs inside the loops.
@@ -134,6 +137,7 @@ cdef _Compiled _compile(tuple order, tuple inputs):
     for node in order:
         if id(node) not in at:
             claim(node)
+    reads = []                  # the indices each step reads
     for node in order:
         v = <Value>node
         op = _opcode(v)
@@ -144,15 +148,21 @@ cdef _Compiled _compile(tuple order, tuple inputs):
             if not all(isinstance(x, Value) for x in operands):
                 watch.append(v)
             if consecutive(operands[1::2]) and consecutive(operands[2::2]) and len(operands) > 1:
-                steps.append((op, True, at[id(v)], len(run), len(operands) // 2))
+                n = len(operands) // 2
+                steps.append((op, True, at[id(v)], len(run), n))
                 run.extend([place(operands[0]), place(operands[1]), place(operands[2])])
+                reads.append({run[-3], *range(run[-2], run[-2] + n), *range(run[-1], run[-1] + n)})
             else:
                 steps.append((op, False, at[id(v)], len(run), len(operands)))
                 run.extend([place(x) for x in operands])
+                reads.append(set(run[len(run) - len(operands):]))
         elif v._b is None:
             steps.append((op, False, at[id(v)], place(v._a), 0))
+            reads.append({steps[-1][3]})
         else:
             steps.append((op, bool(v._stamp & K), at[id(v)], place(v._a), place(v._b)))
+            reads.append({steps[-1][3], steps[-1][4]})
+    steps = _grouped(steps, reads, run)
     c.held = tuple(nodes) + tuple([(<Value>v)._b for v in watch])
     c.n_links = len(nodes)
     c.n_watch = len(watch)
@@ -184,9 +194,10 @@ cdef _Compiled _compile(tuple order, tuple inputs):
     for j in range(len(run)):
         c.tape.run[j] = slot(run[j])
     for i in range(c.n_steps):
-        op, k, out, a, b = steps[i]
+        op, k, group, out, a, b = steps[i]
         c.steps[i].op = op
         c.steps[i].k = k
+        c.steps[i].group = group
         c.steps[i].out = out
         c.steps[i].a = a if op == DOT else slot(a)
         c.steps[i].b = b if op == DOT else slot(b)
@@ -199,6 +210,45 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         c.leaves[i] = leaves[i]
     c.shape_seen, c.data_seen = _reshaped, _rewritten  # val holds every node's data
     return c
+
+
+cdef list _grouped(list steps, list reads, list run):
+    """The steps, with up to DOT_GROUP_MAX K dots over the same inputs put one after the
+    other, their forward done by the first (ops.pxi); each step as (op, k, group, out, a, b).
+
+    A dot moves up past the steps between only when it shares no index with them (read
+    or written): every value is then computed from the same numbers, and every gradient
+    summed in the same order, as before. It is looked for among the next 16 steps.
+    """
+    cdef Py_ssize_t i, j, n = len(steps)
+    done = [False] * n
+    grouped = []
+    for i in range(n):
+        if done[i]:
+            continue
+        op, k, out, a, b = steps[i]
+        group = [i]
+        if op == DOT and k:
+            passed = set()  # the indices that the steps passed over read or write
+            made = {out}    # the group's outputs
+            for j in range(i + 1, min(n, i + 16)):
+                if done[j]:
+                    continue
+                op_j, k_j, out_j, a_j, b_j = steps[j]
+                touches = reads[j] | {out_j}
+                if (op_j == DOT and k_j and b_j == b and run[a_j + 2] == run[a + 2]
+                        and not touches & passed and not reads[j] & made):
+                    group.append(j)
+                    made.add(out_j)
+                    if len(group) == DOT_GROUP_MAX:
+                        break
+                else:
+                    passed |= touches
+        for j in group:
+            done[j] = True
+            op, k, out, a, b = steps[j]
+            grouped.append((op, k, len(group) if j == i else 0, out, a, b))
+    return grouped
 
 
 cdef bint _read(_Compiled c, bint grads) noexcept:

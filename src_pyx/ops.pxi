@@ -15,9 +15,10 @@
 # index of its own, which holds the number; K is set and its gradient is not
 # wanted); a dot's operands are read through ``run`` from index ``a`` (see its block).
 
-ctypedef struct _Step:
+ctypedef struct _Step:         # 32 bytes
     int op
-    bint k                  # the second operand is a number
+    unsigned char k         # the second operand is a number
+    unsigned char group     # a dot's: see its block
     Py_ssize_t out, a, b
 
 ctypedef struct _Tape:
@@ -446,6 +447,47 @@ cdef int _dot_backward(Value out, double g) except -1:
 # w1, x1, ... as indices, a number's gradient summed into its own index, which nothing
 # reads; or (K set, for b pairs) the bias's index and those of w0 and x0, the weights
 # and the inputs being consecutive. Either way, the same arithmetic in the same order.
+#
+# The dots of a layer's neurons read the same inputs. Up to four such K dots whose steps
+# follow one another (the tape puts them together: graph.pxi) are summed side by side by
+# the first one's forward (its ``group`` says how many; the others' is 0): each sum is
+# the same sequence of additions, but the processor no longer waits for one addition
+# before it starts the next.
+cdef extern from *:
+    """
+    /* Four dots over the same inputs x, each summed left to right into its total. */
+    static void mgf_dots_forward(double *total, const double *w0, const double *w1,
+                                 const double *w2, const double *w3, const double *x, Py_ssize_t n) {
+        double t0 = total[0], t1 = total[1], t2 = total[2], t3 = total[3];
+        for (Py_ssize_t i = 0; i < n; i++) {
+            t0 = t0 + w0[i] * x[i];
+            t1 = t1 + w1[i] * x[i];
+            t2 = t2 + w2[i] * x[i];
+            t3 = t3 + w3[i] * x[i];
+        }
+        total[0] = t0; total[1] = t1; total[2] = t2; total[3] = t3;
+    }
+    """
+    void _dots_forward "mgf_dots_forward"(double* total, const double* w0, const double* w1,
+                                          const double* w2, const double* w3, const double* x,
+                                          Py_ssize_t n) noexcept
+
+cdef enum:
+    DOT_GROUP_MAX = 4
+
+cdef int _dot_group_forward(_Tape* t, _Step* s) except -1:
+    """The forward of the K dots s[0], ..., s[s.group - 1], which read the same inputs."""
+    cdef double total[DOT_GROUP_MAX]
+    cdef const double* w[DOT_GROUP_MAX]
+    cdef Py_ssize_t j, g = s.group
+    for j in range(DOT_GROUP_MAX):  # a group of fewer repeats its last dot, not stored
+        total[j] = t.val[t.run[s[min(j, g - 1)].a]]
+        w[j] = t.val + t.run[s[min(j, g - 1)].a + 1]
+    _dots_forward(total, w[0], w[1], w[2], w[3], t.val + t.run[s.a + 2], s.b)
+    for j in range(g):
+        t.val[s[j].out] = total[j]
+    return 0
+
 cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     cdef Py_ssize_t* ops = t.run + s.a
     cdef double* val = t.val
@@ -453,6 +495,8 @@ cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     cdef double* x
     cdef double total = val[ops[0]]
     cdef Py_ssize_t i
+    if s.group != 1:  # summed with others (0: by an earlier step's forward)
+        return _dot_group_forward(t, s) if s.group > 1 else 0
     if s.k:
         w, x = val + ops[1], val + ops[2]
         for i in range(s.b):
