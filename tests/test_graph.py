@@ -323,16 +323,24 @@ def test_dots_replay_whatever_their_operands(engine, pattern):
         first = V.dot(ws, xs, bias)
         return (V.dot(ws, xs, bias) * first + first.relu()).tanh()
 
-    leaves = [V(x) for x in (0.3, -0.7, 1.1, 0.4)]
-    graph = engine.Graph(build(*leaves))
-    for new in ([0.5, 0.25, -1.5, 2.0], [-0.1, 0.9, 0.6, -0.3]):
+    _replays_as_built(engine, lambda leaves: build(*leaves), [0.3, -0.7, 1.1, 0.4],
+                      [[0.5, 0.25, -1.5, 2.0], [-0.1, 0.9, 0.6, -0.3]])
+
+
+def _replays_as_built(engine, build, first, values):
+    """A Graph of ``build(leaves)``, replayed with each of ``values`` as the leaves' data, gives
+    the bits (the root's data, the leaves' grads) of the graph built again over new leaves."""
+    V = engine.Value
+    leaves = [V(x) for x in first]
+    graph = engine.Graph(build(leaves))
+    for new in values:
         for leaf, x in zip(leaves, new):
             leaf.data, leaf.grad = x, 0.0
         graph.forward()
         graph.backward()
         replayed = [graph.root.data] + [leaf.grad for leaf in leaves]
         fresh_leaves = [V(x) for x in new]
-        fresh = build(*fresh_leaves)
+        fresh = build(fresh_leaves)
         fresh.backward()
         assert _bits(replayed) == _bits([fresh.data] + [leaf.grad for leaf in fresh_leaves])
 
@@ -366,16 +374,5 @@ def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
         d1 = V.dot(ws[1], xs, bs[1])
         return d0 + between + d1 + shared * leaves[30]  # three terms in the shared grad
 
-    leaves = [V(rng.gauss(0, 1)) for _ in range(31)]
-    graph = engine.Graph(build(leaves))
-    for _ in range(20):
-        new = [rng.gauss(0, 1) for _ in leaves]
-        for leaf, x in zip(leaves, new):
-            leaf.data, leaf.grad = x, 0.0
-        graph.forward()
-        graph.backward()
-        replayed = [graph.root.data] + [leaf.grad for leaf in leaves]
-        fresh_leaves = [V(x) for x in new]
-        fresh = build(fresh_leaves)
-        fresh.backward()
-        assert _bits(replayed) == _bits([fresh.data] + [leaf.grad for leaf in fresh_leaves])
+    _replays_as_built(engine, build, [rng.gauss(0, 1) for _ in range(31)],
+                      [[rng.gauss(0, 1) for _ in range(31)] for _ in range(20)])
