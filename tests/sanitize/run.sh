@@ -115,9 +115,13 @@ report_logs() {
 # sanitizer report, including the 10**6-node chain's build, two backward walks and free.
 #  - test_memory.py: RSS grew by 15-295 MB over 1000 steps (the tracemalloc bounds held).
 #  - test_scale.py chain / wide sum: 224-2040 bytes per node against bounds of 200 / 1600.
+#  - test_memory.py's training loop that starts no collection: the ASan build keeps no freed
+#    nodes or tuples for reuse (FREE_NODES_MAX=0 above), so every node and long tuple is a
+#    new allocation that the collector counts, and the loop starts two collections a step.
 # (A --deselect that matches no test, on an older tree, is ignored by pytest.)
 ASAN_DESELECT=(
   --deselect "tests/test_memory.py::test_a_thousand_training_steps_leave_memory_flat"
+  --deselect "tests/test_memory.py::test_a_training_loop_of_fused_neurons_starts_no_collection"
   --deselect "tests/test_scale.py::test_deep_chain"
   --deselect "tests/test_scale.py::test_wide_sum"
 )
