@@ -33,8 +33,9 @@ NOTES = [  # the default table's
     "Training: MLP(2, [16, 16, 1]) on {points} moons points, max-margin loss + L2, SGD. Rebuilt: "
     "micrograd's graph. One node per neuron: micrograd_fast's fused neuron (Value.dot). "
     "Replayed: micrograd_fast's Graph. As matrices: numpy and PyTorch, float64, one thread.",
-    "Garbage collector off: paused while timing, each graph freed afterwards. On: as in a "
-    "training loop, the previous step's graph is freed during the step.",
+    "Garbage collector off: paused while timing, each rebuilt graph freed afterwards (a "
+    "replayed graph and the matrices are kept, as in a loop). On: as in a training loop, the "
+    "previous step's graph is freed during the step.",
     "floats: the same arithmetic on Python floats, no graph. torch: float64 scalar tensors.",
 ]
 
@@ -48,7 +49,9 @@ FOOTNOTES = [  # the full table's
     "W4 row: its only way to train.",
     "Timed with time.perf_counter_ns and the garbage collector disabled, except on the training "
     "rows 'garbage collector on (as users run it)': collector on, and the previous step's graph "
-    "freed inside the step. W3 includes freeing the chain, with gc.collect() when dropping it "
+    "freed inside the step. With the collector off, a rebuilt step's graph is freed and "
+    "gc.collect() run after the clock stops; a replayed graph and the matrices stay, with no "
+    "collection between steps. W3 includes freeing the chain, with gc.collect() when dropping it "
     "does not free it (pure and micrograd nodes sit in reference cycles).",
     "W5: growth of the resident set (/proc/self/statm) in a fresh process while the nodes fill "
     "a list allocated before the baseline, so the list itself is not counted; {memory_runs} "

@@ -216,12 +216,14 @@ class Training(Job):
 
     Collector off: the step's graph is freed (and collected) after the clock stops.
     On, as users run it: the previous step's graph is freed inside the step, when
-    its result is replaced, as in a loop. A replayed graph is never freed: it is the
-    same graph every step.
+    its result is replaced, as in a loop. A replayed graph (and the matrices of W4B)
+    is never freed: it is the same every step, so no collection runs between its
+    steps either (it would find nothing, and only empty the processor's caches).
     """
 
     fused = False  # W4 builds micrograd's graph: a * and a + node per weight
     replayed = False
+    rebuilds = True  # a new graph each step, to be freed
 
     def __init__(self, backend, sizes, collector_on=False):
         super().__init__(backend, sizes, collector_on)
@@ -241,7 +243,7 @@ class Training(Job):
         self.k += 1
 
     def teardown(self):
-        if not self.collector_on:
+        if not self.collector_on and self.rebuilds:
             self.result = None
             gc.collect()
 
@@ -263,10 +265,13 @@ class ReplayedTraining(FusedTraining):
     ``graph.forward(points)``, ``optim.SGD``'s ``zero_grad()`` and ``step()``."""
 
     replayed = True
+    rebuilds = False
 
 
 class MatrixTraining(Training):
     """W4B: the same training written as matrices over the batch (numpy, PyTorch)."""
+
+    rebuilds = False
 
     def make_training(self, backend, X, y):
         training = backend.batched(X, y, LR_STEPS)
