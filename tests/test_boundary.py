@@ -450,6 +450,8 @@ for k in range(50):
     del ws
     d.backward()
     show(d.data, d._operands[1].grad, d._operands[2].grad)
+import gc
+gc.collect()  # PyPy runs a __del__ when it collects, not when the last reference goes
 print(len(made), set(made))
 """
 

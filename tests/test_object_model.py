@@ -137,6 +137,7 @@ print(sorted(freed))
 """
 
 
+@cpython_only  # PyPy never calls a __del__ added to a class after it was made (it warns)
 def test_a_finalizer_put_on_the_class_runs_for_every_node(engine):
     from helpers import run_python
     done = run_python(FINALIZER_ON_THE_CLASS.format(module=engine.__name__))

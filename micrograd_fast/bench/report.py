@@ -102,7 +102,7 @@ def header():
         "cores": os.cpu_count(),
         "system": f"{platform.system()} {platform.release()} {platform.machine()}",
         "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "compiler": sysconfig.get_config_var("CC") or "unknown",
+        "compiler": (sysconfig.get_config_var("CC") or "unknown").split()[0],  # not its flags
         "micrograd_fast": __version__,
     }
 
