@@ -349,10 +349,12 @@ def _replays_as_built(engine, build, first, values):
                                      "a dot's bias from a relu before", "a weight read between",
                                      "an input read between"])
 def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
-    """The compiled tape sums a layer's dots side by side, moving a dot up to the one before
-    it when they read the same inputs: never past a step it depends on, nor past one that
-    sums into the same gradient (three terms summed in another order give other bits: the
-    numbers are Gaussian, whose sums round, unlike uniform(-1, 1)'s)."""
+    """The compiled tape's forward sums a layer's dots side by side, moving a dot up to the
+    one before it when they read the same inputs: never past a step whose value it reads.
+    Reading the same nodes as a step passed over is no reason to stay: the backward pass
+    keeps the walk's order, so three terms of a gradient are summed in the same order (the
+    numbers are Gaussian, whose sums round, unlike uniform(-1, 1)'s: another order would
+    show)."""
     import random
     V = engine.Value
     rng = random.Random(7)
