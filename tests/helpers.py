@@ -23,6 +23,21 @@ def run_python(code, timeout=300, env=None, args=None):
                           cwd=tempfile.gettempdir())
 
 
+def run_on(module, program):
+    """Run ``program`` with ``V`` bound to ``module``'s Value (and ``E`` to the module) in a
+    child process; return what it printed. A crash or an exception fails the test."""
+    code = f"import {module} as E\nV = E.Value\n{SHOW}\n{program}"
+    done = run_python(code, timeout=600)
+    assert done.returncode == 0, f"{module}: exit {done.returncode}\n{done.stderr[-3000:]}"
+    return done.stdout
+
+
+SHOW = """
+def show(*numbers):  # micrograd's grads start as the int 0: print every number as a float
+    print(*(float(n) for n in numbers))
+"""
+
+
 def alive(nodes):
     """A function telling, for each node, whether it still lives (a Value has no weak
     references: each node is watched through a probe in its __dict__)."""

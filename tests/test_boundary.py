@@ -16,22 +16,9 @@ import gc
 import pytest
 
 from engines import cpython_only
-from helpers import alive, run_python
+from helpers import alive, run_on
 
 
-def run_on(module, program):
-    """Run ``program`` with ``V`` bound to ``module``'s Value (and ``E`` to the module) in a
-    child process; return what it printed. A crash or an exception fails the test."""
-    code = f"import {module} as E\nV = E.Value\n{SHOW}\n{program}"
-    done = run_python(code, timeout=600)
-    assert done.returncode == 0, f"{module}: exit {done.returncode}\n{done.stderr[-3000:]}"
-    return done.stdout
-
-
-SHOW = """
-def show(*numbers):  # micrograd's grads start as the int 0: print every number as a float
-    print(*(float(n) for n in numbers))
-"""
 MICROGRAD = "micrograd.engine"  # Karpathy's micrograd 0.1.0: + * ** relu, no label
 
 

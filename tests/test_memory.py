@@ -12,7 +12,7 @@ import sys
 import pytest
 
 from engines import cpython_only
-from helpers import alive, run_python
+from helpers import alive, run_on, run_python
 
 STEPS, WARMUP = 1000, 100
 
@@ -208,7 +208,6 @@ print(tracemalloc.get_traced_memory()[0])
 
 @cpython_only
 def test_kept_dot_operands_are_bounded(engine, figures):
-    from test_boundary import run_on
     held = int(run_on(engine.__name__, REUSED_TUPLES))
     figures.add(f"held after 10,000 dots of 201 operands were freed, {engine.__name__}",
                 f"{held} bytes")

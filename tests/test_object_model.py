@@ -16,6 +16,7 @@ import pytest
 from micrograd.engine import Value as MicrogradValue
 
 from engines import cpython_only
+from helpers import run_on
 
 
 def _same_message(error):
@@ -125,8 +126,6 @@ def test_methods_attached_to_the_class_reach_every_node(engine):
 
 
 FINALIZER_ON_THE_CLASS = """
-import {module} as E
-V = E.Value
 freed = []
 V.__del__ = lambda self: freed.append(self.data)
 a = V(2.0)
@@ -139,10 +138,7 @@ print(sorted(freed))
 
 @cpython_only  # PyPy never calls a __del__ added to a class after it was made (it warns)
 def test_a_finalizer_put_on_the_class_runs_for_every_node(engine):
-    from helpers import run_python
-    done = run_python(FINALIZER_ON_THE_CLASS.format(module=engine.__name__))
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split("\n")[0] == "[2.0, 6.0, 133.0]"
+    assert run_on(engine.__name__, FINALIZER_ON_THE_CLASS).split("\n")[0] == "[2.0, 6.0, 133.0]"
 
 
 # -- vars() and _prev ----------------------------------------------------------------------
