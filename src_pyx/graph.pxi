@@ -198,10 +198,12 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         c.tape.grad[j] = 0.0
     for j in range(len(run)):
         c.tape.run[j] = slot(run[j])
+    # the operands' indices as the tape has them (a dot's a and b: where its run starts, its length)
+    steps = [step if step[0] == DOT else (*step[:3], slot(step[3]), slot(step[4])) for step in steps]
     for i, (op, k, group, out, a, b) in enumerate(_grouped(steps, reads, run)):
-        _set_step(&c.steps[i], op, k, group, out, a if op == DOT else slot(a), b if op == DOT else slot(b))
+        _set_step(&c.steps[i], op, k, group, out, a, b)
     for i, (op, k, out, a, b) in enumerate(steps):  # in this order, the backward loop runs faster
-        _set_step(&c.back[i], op, k, 1, out, a if op == DOT else slot(a), b if op == DOT else slot(b))
+        _set_step(&c.back[i], op, k, 1, out, a, b)
     for i in range(len(inputs)):
         c.inputs[i] = at[id(inputs[i])]
     leaves = [i for i in range(c.n_links) if c.links[i].shape == LEAF]
