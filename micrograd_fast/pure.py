@@ -128,13 +128,15 @@ class Value:
     """ stores a single scalar value and its gradient """
 
     __slots__ = ("_data", "_grad", "_a", "_b", "_opcode", "_number", "_python", "_serial", "_walk",
-                 "__dict__")  # no "__weakref__", as the compiled node (docs/ARCHITECTURE.md)
+                 "_changed", "__dict__")  # no "__weakref__", as the compiled node (docs/ARCHITECTURE.md)
 
     def __init__(self, data, _children=(), _op='', label=''):
         value = data._data if isinstance(data, Value) else _to_float(data, "Value.data")
         children = _children_of(_children)
         again = hasattr(self, "_opcode")
         old = (self._a, self._b) if again else None  # released last: their __del__ may run code
+        if again:  # the new serial may be newer than a parent the node already has
+            _mark_changed(self)
         self._opcode, self._number, self._python = LEAF, False, False
         self._serial, self._walk = next(_serials), None  # a new node for the walk's order
         self._a = self._b = None
@@ -200,6 +202,7 @@ class Value:
         self.__dict__['_prev'] = _children_of(children)
         self.__dict__['_backward'] = backward
         self._python = True
+        _mark_changed(self)
 
     @property
     def _backward(self):
@@ -222,11 +225,13 @@ class Value:
             return
         self.__dict__['_backward'] = fn
         self._python = True
+        _mark_changed(self)
 
     @_backward.deleter
     def _backward(self):
         self.__dict__.pop('_backward', None)
         self._python = True  # backward() now raises AttributeError, as micrograd's would
+        _mark_changed(self)
 
     # the operators: + * ** are ops (below); the rest are micrograd's one-liners on top.
     # A subclass's own operators are honoured: it goes through Python's operators.
@@ -267,11 +272,19 @@ class Value:
 
     def backward(self):
         """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
+        below = None  # the nodes of this serial and newer have run: none yet
+        if _HAND_CHANGED[0] == 0:
+            self._grad = 1.0
+            below = _sweep(self)
+            if below == 0:
+                return
         topo = _topological_order(self)
 
         # go one variable at a time and apply the chain rule to get its gradient
         self._grad = 1.0
         for v in reversed(topo):
+            if below is not None and v._serial >= below:
+                continue  # the sweep ran it
             if v._python:
                 v._backward()
             else:
@@ -712,11 +725,13 @@ def _operand_nodes(v):
         if any(not isinstance(x, Value) for x in v._b):
             grads = [(x, x._grad) for x in v._b if isinstance(x, Value)]
             v._b = tuple(x if isinstance(x, Value) else Value(x) for x in v._b)
+            _mark_changed(v)  # its new leaves are newer than itself
             _give_constants_their_grads(v, grads)
         return list(v._b)
     if v._number and op != POW:
         grads = [(v._a, v._a._grad)]
         v._b, v._number = Value(v._b), False
+        _mark_changed(v)  # its new leaf is newer than itself
         _give_constants_their_grads(v, grads)
     if v._number or v._b is None:
         return [v._a]
@@ -734,14 +749,90 @@ def _give_constants_their_grads(v, grads):
 
 # -- the backward walk ---------------------------------------------------------------------
 # Every node gets a serial number when it is made, and a built-in node is made after its
-# operands. So the nodes below the root, put in serial order, come each after its
-# children: no search for an order is needed. Children given by hand (v._prev = ...,
-# Value(data, children) on a node made again) may be newer than their parent, or close
-# a cycle: when the walk meets a child that is not older than its parent, it takes
-# micrograd's order instead, found by a depth-first search that also finds cycles. The
-# compiled engine (src_pyx/walk.pxi) takes the same orders, so the grads sum alike.
+# operands. So running the chain rule newest first reaches each node after every node
+# that passes it a gradient: no search for an order is needed. While no node changed by
+# hand lives, backward() sweeps a window of slots by age (the root's serial minus the
+# node's), running each node's chain rule as its slot comes up and putting its children
+# in theirs. A node changed by hand (made again, given children or a _backward, shown
+# with a leaf for a number operand) holds a _HandChange, which counts it until it is
+# freed. Otherwise the walk reaches every node below the root and puts them in serial
+# order; children given by hand may be newer than their parent, or close a cycle: when
+# the walk meets a child that is not older than its parent, it takes micrograd's order
+# instead, found by a depth-first search that also finds cycles. The compiled engine
+# (src_pyx/walk.pxi) takes the same orders, so the grads sum alike.
 
 _SERIAL = attrgetter("_serial")
+_HAND_CHANGED = [0]  # the nodes changed by hand that are alive
+
+
+class _HandChange:
+    """Kept by a node changed by hand, and by nothing else: freed with it."""
+
+    __slots__ = ()
+
+    def __del__(self, changed=_HAND_CHANGED):  # (bound here: at exit the module's names may be gone)
+        changed[0] -= 1
+
+
+def _mark_changed(v):
+    if getattr(v, "_changed", None) is None:
+        v._changed = _HandChange()
+        _HAND_CHANGED[0] += 1
+
+
+def _hand_changed_nodes():
+    """How many nodes changed by hand are alive: backward() sweeps only at 0. For the tests."""
+    return _HAND_CHANGED[0]
+
+
+_WINDOW_PER_NODE, _WINDOW_EMPTY, _WINDOW_MAX = 4, 4096, 1 << 18  # as the compiled sweep's
+
+
+def _sweep(root):
+    """Run the chain rule at every node below root that has one, newest first; 0 when
+    done, else the serial of the last node run (a node too old for the window, or too
+    many empty slots): the older ones are still to run."""
+    if root._opcode == LEAF:
+        return 0
+    newest = root._serial
+    window = [root] + [None] * 1023  # by age
+    size = len(window)
+    age = last = empty = taken = 0
+    chain_rule = _BACKWARD
+    while age <= last:
+        v = window[age]
+        age += 1
+        if v is None:
+            empty += 1
+            if empty > _WINDOW_EMPTY + _WINDOW_PER_NODE * taken:
+                return newest - age + 2  # (slot age - 1 was empty)
+            continue
+        taken += 1
+        op = v._opcode
+        chain_rule[op](v, v._grad)
+        serial = v._serial
+        if op == DOT:
+            children = [x for x in v._b if isinstance(x, Value)]
+        elif v._number or v._b is None:
+            children = (v._a,)
+        else:
+            children = (v._a, v._b)
+        for child in children:  # into their slots, further down
+            child_serial = child._serial
+            if child_serial >= serial or child._python:
+                raise SystemError("micrograd_fast: backward() met a node changed by hand "
+                                  "that is not counted (an engine bug)")
+            if child._opcode != LEAF:  # (a plain leaf: its gradient is all it gets)
+                slot = newest - child_serial
+                if slot >= size:
+                    if slot >= _WINDOW_MAX and slot >= _WINDOW_PER_NODE * taken:
+                        return serial  # too old for the window
+                    window += [None] * (slot + 1)
+                    size = len(window)
+                window[slot] = child
+                if slot > last:
+                    last = slot
+    return 0
 
 
 def _given_children(v):

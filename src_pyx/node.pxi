@@ -17,7 +17,11 @@
 # '_backward' instead of its op's local derivative, and walks the tuple in its
 # '_prev' when there is one (a node made as Value(data, children, op), or given a
 # _prev by hand) instead of its operands. The serial number counts the nodes made
-# (by an op or by Value()): the walk orders nodes by it (see walk.pxi).
+# (by an op or by Value()): the walk orders nodes by it (see walk.pxi). A node with
+# the BY_HAND bit was changed by hand: made again (Value.__init__ on a node that
+# something holds), given children or a _backward, or shown with a leaf for a number
+# operand. It may run Python code in a walk, have a child not older than itself or
+# a parent older than itself; while one lives, backward() takes the full walk.
 
 cdef enum:
     OPCODE_MASK = 0x1F
@@ -25,7 +29,8 @@ cdef enum:
     PY = 0x40           # backward runs __dict__['_backward']
     IN_PATH = 0x80      # a walk's depth-first search is inside the node's subgraph
     SEEN = 0x100        # a walk has reached the node (cleared before the walk ends)
-    SERIAL_SHIFT = 9    # bits 9-63: the serial number
+    BY_HAND = 0x200     # changed by hand (above): counted while it lives
+    SERIAL_SHIFT = 10   # bits 10-63: the serial number
 
 cdef uint64_t _serials = 0  # the last serial number given
 
@@ -60,29 +65,7 @@ cdef class Value:
     cdef object _attributes  # the __dict__: NULL until needed (see "memory" below)
 
     def __init__(self, data, _children=(), _op='', label=''):
-        global _reshaped, _rewritten
-        if mgf_attributes(self) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
-            mgf_no_dict_yet(self)
-        cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
-        cdef tuple children = _children_of(_children)
-        cdef object old_a = self._a, old_b = self._b  # released last: their __del__ may run code
-        _reshaped += 1  # a node made again: a Graph holding it must look (the counters above)
-        _rewritten += 1
-        self._stamp = _next_serial()  # a leaf, and a new node for the walk's order
-        self._a = None
-        self._b = None
-        self._data = value
-        self._grad = 0.0
-        if _attrs(self) is not None:  # called again on a node: other attributes stay
-            for name in _LINKS + ('label',):
-                _attrs(self).pop(name, None)
-        if children:
-            self._prev = children
-        if _op:
-            _set(self, '_op', _op)
-        if not _is_no_label(label):
-            _set(self, 'label', label)
-        old_a = old_b = None
+        _initialize(self, data, _children, _op, label)
 
     # data and grad are floats, whatever real number was given
     @property
@@ -138,12 +121,7 @@ cdef class Value:
     @_prev.setter
     def _prev(self, children):
         # micrograd's backward walks _prev and calls _backward: so does this node now
-        global _reshaped
-        cdef object backward = self._backward
-        _set(self, '_prev', _children_of(children))
-        _set(self, '_backward', backward)
-        self._stamp |= PY
-        _reshaped += 1
+        _give_children(self, _children_of(children))
 
     @property
     def _backward(self):
@@ -170,6 +148,7 @@ cdef class Value:
             return
         _set(self, '_backward', fn)
         self._stamp |= PY
+        _mark_changed(self)
 
     @_backward.deleter
     def _backward(self):
@@ -178,6 +157,7 @@ cdef class Value:
         if _attrs(self) is not None:
             _attrs(self).pop('_backward', None)
         self._stamp |= PY  # backward() now raises AttributeError, as micrograd's would
+        _mark_changed(self)
 
     # the operators: + * ** are ops (ops.pxi); the rest are micrograd's one-liners on top.
     # A subclass's own operators are honoured: it goes through Python's operators.
@@ -304,9 +284,63 @@ cdef class Value:
 
 def _rebuild(cls, data, grad):
     v = cls.__new__(cls)
-    Value.__init__(v, data)
+    _initialize(v, data, (), '', '')  # (not v.__init__: a subclass's may take other arguments)
     v.grad = grad
     return v
+
+
+cdef int _initialize(Value v, object data, object children_given, object op, object label) except -1:
+    """Value.__init__: v becomes a leaf of value ``data`` with a new serial number, or,
+    given children, a node that walks them and runs the _backward set on it."""
+    global _reshaped, _rewritten
+    # Value(x) calls this on a node nothing else holds yet; called on a node that
+    # something holds (Value.__init__(v, x)), the new serial may be newer than a
+    # parent the node already has (see BY_HAND)
+    cdef bint fresh = v._stamp == 0 and Py_REFCNT(<PyObject*>v) == 1
+    if mgf_attributes(v) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
+        mgf_no_dict_yet(v)
+    cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
+    cdef tuple children = _children_of(children_given)
+    cdef object old_a = v._a, old_b = v._b  # released last: their __del__ may run code
+    _reshaped += 1  # a node made again: a Graph holding it must look (the counters above)
+    _rewritten += 1
+    v._stamp = _next_serial() | (v._stamp & BY_HAND)  # a leaf, and a new node for the walk's order
+    if not fresh:
+        _mark_changed(v)
+    v._a = None
+    v._b = None
+    v._data = value
+    v._grad = 0.0
+    if _attrs(v) is not None:  # called again on a node: other attributes stay
+        for name in _LINKS + ('label',):
+            _attrs(v).pop(name, None)
+    if children:
+        _give_children(v, children)
+    if op:
+        _set(v, '_op', op)
+    if not _is_no_label(label):
+        _set(v, 'label', label)
+    old_a = old_b = None
+    return 0
+
+
+cdef int _give_children(Value v, tuple children) except -1:
+    """v walks ``children`` from now on, and runs its _backward (kept as it is)."""
+    global _reshaped
+    cdef object backward = v._backward
+    _set(v, '_prev', children)
+    _set(v, '_backward', backward)
+    v._stamp |= PY
+    _mark_changed(v)
+    _reshaped += 1
+    return 0
+
+
+cdef inline void _mark_changed(Value v) noexcept:
+    """v was changed by hand: counted until it is freed (walk.pxi)."""
+    if not v._stamp & BY_HAND:
+        v._stamp |= BY_HAND
+        mgf_count_changed()
 
 
 cdef extern from "Python.h":
@@ -544,6 +578,13 @@ cdef extern from *:
     static void (*mgf_offer_operands)(PyObject *);
     #define MGF_FIELD(o, offset) (*(PyObject **)((char *)(o) + (offset)))
 
+    /* The nodes alive with the stamp's BY_HAND bit (node.pxi, walk.pxi). */
+    static Py_ssize_t mgf_stamp_offset;
+    static uint64_t mgf_changed_bit;
+    static Py_ssize_t mgf_changed_nodes;
+    static inline void mgf_count_changed(void) { mgf_changed_nodes++; }
+    static inline Py_ssize_t mgf_changed_alive(void) { return mgf_changed_nodes; }
+
     static void mgf_dealloc(PyObject *o) {
         PyObject *operands;
         if (Py_TYPE(o)->tp_finalize != NULL && Py_TYPE(o)->tp_dealloc == mgf_dealloc
@@ -552,6 +593,7 @@ cdef extern from *:
         }
         PyObject_GC_UnTrack(o);
         Py_TRASHCAN_BEGIN(o, mgf_dealloc)
+        if (*(uint64_t *)((char *)o + mgf_stamp_offset) & mgf_changed_bit) mgf_changed_nodes--;
         operands = MGF_FIELD(o, mgf_b_offset);
         if (operands != NULL && PyTuple_CheckExact(operands)) mgf_offer_operands(operands);
         Py_CLEAR(MGF_FIELD(o, mgf_a_offset));
@@ -561,10 +603,13 @@ cdef extern from *:
         Py_TRASHCAN_END
     }
 
-    static void mgf_set_fields(PyObject *cls, Py_ssize_t a, Py_ssize_t b, void (*offer)(PyObject *)) {
+    static void mgf_set_fields(PyObject *cls, Py_ssize_t a, Py_ssize_t b, void (*offer)(PyObject *),
+                               Py_ssize_t stamp, uint64_t changed) {
         mgf_a_offset = a;
         mgf_b_offset = b;
         mgf_offer_operands = offer;
+        mgf_stamp_offset = stamp;
+        mgf_changed_bit = changed;
         ((PyTypeObject *)cls)->tp_dealloc = mgf_dealloc;
     }
 
@@ -590,7 +635,9 @@ cdef extern from *:
         }
     }
     """
-    void mgf_set_fields(object, Py_ssize_t, Py_ssize_t, void (*)(PyObject*) noexcept)
+    void mgf_set_fields(object, Py_ssize_t, Py_ssize_t, void (*)(PyObject*) noexcept, Py_ssize_t, uint64_t)
+    void mgf_count_changed()
+    Py_ssize_t mgf_changed_alive()
     PyObject* mgf_pop_tuple(PyObject**)
     void mgf_push_tuple(PyObject**, PyObject*)
     void mgf_empty_tuple(PyObject*)
@@ -652,10 +699,15 @@ cdef tuple _object_fields():
     return offsets
 
 
+cdef Py_ssize_t _stamp_at():
+    cdef Value probe = Value.__new__(Value)
+    return <char*>&probe._stamp - <char*><PyObject*>probe
+
+
 cdef Py_ssize_t _a_at, _b_at, _attributes_at
 _a_at, _b_at, _attributes_at = _object_fields()
 mgf_give_instances_a_dict(Value, _attributes_at)
 (<_TypeSlots*>Value).tp_alloc = _allocate
 (<_TypeSlots*>Value).tp_free = _release
-mgf_set_fields(Value, _a_at, _b_at, _offer_operands)
+mgf_set_fields(Value, _a_at, _b_at, _offer_operands, _stamp_at(), BY_HAND)
 mgf_allow_class_attributes(Value)

@@ -605,12 +605,14 @@ cdef list _operand_nodes(Value v):
         if any(not isinstance(x, Value) for x in <tuple>v._b):
             grads = [(x, (<Value>x)._grad) for x in <tuple>v._b if isinstance(x, Value)]
             v._b = tuple(x if isinstance(x, Value) else Value(x) for x in <tuple>v._b)
+            _mark_changed(v)  # its new leaves are newer than itself
             _give_constants_their_grads(v, grads)
         return [x for x in <tuple>v._b]
     if v._stamp & K and op != POW:
         grads = [(v._a, v._a._grad)]
         v._b = Value(v._b)
         v._stamp &= ~(<uint64_t>K)
+        _mark_changed(v)  # its new leaf is newer than itself
         _give_constants_their_grads(v, grads)
     if v._stamp & K or v._b is None:
         return [v._a]

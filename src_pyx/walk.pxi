@@ -4,21 +4,25 @@
 # down, reaches each node after every node that passes it a gradient: no search for
 # an order is needed. backward() sweeps a window of slots indexed by age (the root's
 # serial minus the node's): the root sits in slot 0; each node taken from the window
-# puts its children in their slots, further down, and goes on the list of nodes to
-# run. The sweep reads each node once and writes nothing into it; the window is left
-# empty for the next walk. Plain leaves have no chain rule to run: they are not taken.
+# runs its chain rule, then puts its children in their slots, further down. A node's
+# slot comes up after all of its parents have run: its gradient is whole. The sweep
+# reads each node once and writes nothing into it but its children's gradients; the
+# window is left empty for the next walk. Plain leaves have no chain rule: they are
+# not taken.
 #
-# A child not older than its parent (children given by hand, v._prev = ..., a node
-# made again with Value.__init__), or a node with a chain rule too old for the window
-# (a graph built over a long time), ends the sweep before any gradient is touched; so
-# does a node that runs a Python _backward, which may give a plain leaf one of its own.
-# The walk then reaches every node below the root (marking each SEEN) and sorts them
-# by serial; when a child is not older than its parent it finds the order instead as
-# micrograd's recursive build_topo does, by a depth-first search (on an explicit
-# stack), children in operand order; a node reached again while it is still on the
-# path from the root (IN_PATH) closes a cycle: an error, not a made-up order. Every
-# path runs the chain rule in the same order where more than one can run, and the
-# pure engine takes the same orders, so the grads sum alike.
+# That holds while every child is older than its parent and no node runs Python code,
+# which only a node changed by hand breaks (made again with Value.__init__, given
+# children or a _backward, shown with a leaf for a number operand: BY_HAND in
+# node.pxi). Such nodes are counted while they live, and the sweep runs only when none
+# does. Otherwise, and for what the sweep leaves when it stops early (a node with a
+# chain rule too old for the window: a graph built over a long time), the walk reaches
+# every node below the root (marking each SEEN) and sorts them by serial; when a child
+# is not older than its parent it finds the order instead as micrograd's recursive
+# build_topo does, by a depth-first search (on an explicit stack), children in operand
+# order; a node reached again while it is still on the path from the root (IN_PATH)
+# closes a cycle: an error, not a made-up order. Every path runs the chain rule in the
+# same order where more than one can run, and the pure engine takes the same orders,
+# so the grads sum alike.
 #
 # No Python code runs while the order is found: the nodes are held by borrowed
 # pointers, which the root keeps alive, and every mark is cleared before the order
@@ -28,7 +32,7 @@
 from libc.stdlib cimport qsort
 
 ctypedef struct _Walk:
-    PyObject** topo         # the nodes, each after its children (the sweep: newest first)
+    PyObject** topo         # the nodes of the full order, each after its children
     Py_ssize_t n
     Py_ssize_t topo_cap
     size_t* stack           # the depth-first search's stack, or the slots of the sort by serial
@@ -230,17 +234,18 @@ cdef int _widen(_Walk* w, Py_ssize_t needed) except -1:
 
 
 cdef inline int _place(_Walk* w, PyObject* child, uint64_t parent, uint64_t newest,
-                       Py_ssize_t* last) except -1:
+                       Py_ssize_t taken, Py_ssize_t* last) except -1:
     """Put one child of the node whose stamp is ``parent`` in its slot: 1 when done or
-    nothing to do (a plain leaf), 0 when the sweep cannot go on."""
+    nothing to do (a plain leaf), 0 when the child is too old for the window."""
     cdef uint64_t stamp = _stamp_of(child)[0]
     cdef uint64_t age
-    if stamp >> SERIAL_SHIFT >= parent >> SERIAL_SHIFT:
-        return 0  # not older than its parent
-    if stamp & (OPCODE_MASK | PY) == LEAF:
+    if stamp >> SERIAL_SHIFT >= parent >> SERIAL_SHIFT or stamp & PY:
+        raise SystemError("micrograd_fast: backward() met a node changed by hand that is "
+                          "not marked BY_HAND (an engine bug)")
+    if stamp & OPCODE_MASK == LEAF:
         return 1  # a plain leaf: its gradient is all it gets
     age = newest - (stamp >> SERIAL_SHIFT)
-    if age >= <uint64_t>SPARE_MAX and age >= <uint64_t>(WINDOW_PER_NODE * w.n):
+    if age >= <uint64_t>SPARE_MAX and age >= <uint64_t>(WINDOW_PER_NODE * taken):
         return 0  # too old for the window
     if <Py_ssize_t>age >= w.window_cap:
         _widen(w, age)
@@ -250,59 +255,60 @@ cdef inline int _place(_Walk* w, PyObject* child, uint64_t parent, uint64_t newe
     return 1
 
 
-cdef bint _sweep(Value root, _Walk* w) except -1:
-    """The nodes below root with a chain rule to run, newest first, into w.topo.
+cdef bint _sweep(Value root, _Walk* w, uint64_t* below) except -1:
+    """Run the chain rule at every node below root that has one, newest first.
 
-    False when a child is not older than its parent, a node is too old for the window
-    or a node runs a Python _backward (which may give any node, a plain leaf too, a
-    _backward of its own: every node must then be in the order, as in micrograd's):
-    w.topo is then to be ignored. Either way the window is left empty.
+    Only while no BY_HAND node lives: every child is then older than its parent,
+    and no node runs Python code. False when the sweep stops early, at a node too old
+    for the window or after too many empty slots: the nodes of serial ``below`` and
+    newer have run then, the older ones are still to run. Either way the window is
+    left empty.
     """
-    cdef uint64_t newest = root._stamp, stamp
-    cdef Py_ssize_t age = 0, last = 0, empty = 0, j
+    cdef uint64_t newest = root._stamp >> SERIAL_SHIFT, stamp
+    cdef Py_ssize_t age = 0, last = 0, empty = 0, taken = 0, j
     cdef PyObject* v
     cdef tuple children
-    cdef bint going = True
-    w.n = 0
-    w.runs_python = False
+    cdef int placed
     if root._stamp & (OPCODE_MASK | PY) == LEAF:
         return True  # a plain leaf: nothing below it
-    newest >>= SERIAL_SHIFT
     if w.window_cap == 0:
         _widen(w, 1024)
     w.window[0] = <PyObject*>root
     try:
-        while going and age <= last:
+        while age <= last:
             v = w.window[age]
             if v == NULL:
-                age += 1
                 empty += 1
-                going = empty <= WINDOW_EMPTY + WINDOW_PER_NODE * w.n
+                if empty > WINDOW_EMPTY + WINDOW_PER_NODE * taken:
+                    below[0] = newest - age + 1  # (slot age is empty: nothing of that serial runs)
+                    return False
+                age += 1
                 continue
+            stamp = _stamp_of(v)[0]  # (never a plain leaf's: _place keeps them out)
             w.window[age] = NULL
             age += 1
-            if w.n == w.topo_cap:
-                _grow(<void**>&w.topo, &w.topo_cap, sizeof(PyObject*), w.n + 1)
-            w.topo[w.n] = v
-            w.n += 1
-            stamp = _stamp_of(v)[0]  # (never a plain leaf's: _place keeps them out)
-            if stamp & PY:
-                going = False
-            elif <int>(stamp & OPCODE_MASK) == DOT:
+            taken += 1
+            _BACKWARD[stamp & OPCODE_MASK](<Value>v, (<Value>v)._grad)
+            # then its children go to their slots, further down
+            if <int>(stamp & OPCODE_MASK) == DOT:
+                placed = 1
                 children = <tuple>(<Value>v)._b
                 for j in range(len(children)):
                     if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
-                        if not _place(w, PyTuple_GET_ITEM(children, j), stamp, newest, &last):
-                            going = False
+                        placed = _place(w, PyTuple_GET_ITEM(children, j), stamp, newest, taken, &last)
+                        if not placed:
                             break
-            elif not _place(w, <PyObject*>(<Value>v)._a, stamp, newest, &last):
-                going = False
-            elif not stamp & K and (<Value>v)._b is not None:
-                going = _place(w, <PyObject*>(<Value>v)._b, stamp, newest, &last)
+            else:
+                placed = _place(w, <PyObject*>(<Value>v)._a, stamp, newest, taken, &last)
+                if placed and not stamp & K and (<Value>v)._b is not None:
+                    placed = _place(w, <PyObject*>(<Value>v)._b, stamp, newest, taken, &last)
+            if not placed:
+                below[0] = stamp >> SERIAL_SHIFT
+                return False
     finally:
         if age <= last:  # stopped early: empty the slots still filled
             memset(w.window + age, 0, (last + 1 - age) * sizeof(PyObject*))
-    return going
+    return True
 
 
 # -- the depth-first order, for children given by hand ---------------------------------------
@@ -386,7 +392,8 @@ cdef int _depth_first_order(Value root, _Walk* w) except -1:
 
 
 cdef int _topological_order(Value root, _Walk* w) except -1:
-    """Fill w.topo with every node below root, each after its children."""
+    """Fill w.topo with every node below root, each after its children: 1 when they
+    are in serial order, 0 when in micrograd's."""
     cdef bint by_serial
     try:
         by_serial = _reach(root, w)
@@ -394,9 +401,11 @@ cdef int _topological_order(Value root, _Walk* w) except -1:
         _unmark(w.topo, w.n)
         raise
     if by_serial:
-        return _sort_by_serial(w)
+        _sort_by_serial(w)
+        return 1
     _unmark(w.topo, w.n)
-    return _depth_first_order(root, w)
+    _depth_first_order(root, w)
+    return 0
 
 
 cdef void _reverse(PyObject** nodes, Py_ssize_t n) noexcept:
@@ -421,28 +430,39 @@ cdef int _backward_walk(Value root) except -1:
     cdef _Walk w
     cdef bint own_spare = not _spare_busy
     cdef bint holding = False
-    cdef Py_ssize_t i
+    cdef Py_ssize_t i = 0, j
+    cdef uint64_t below = 0  # the nodes of this serial and newer have run: none yet
     if own_spare:
         w = _spare
         _spare_busy = True
     else:
         w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
     try:
-        if not _sweep(root, &w):
-            _topological_order(root, &w)
-            _reverse(w.topo, w.n)  # newest first, as the sweep gives them
-        if w.runs_python:  # Python code may drop nodes: hold every node of the order
-            for i in range(w.n):
-                incref(w.topo[i])
+        if mgf_changed_alive() == 0:
+            root._grad = 1.0
+            if _sweep(root, &w, &below):
+                return 0
+        # the full order: the nodes the sweep did not run, or (a node marked
+        # BY_HAND lives) all of them, in micrograd's order when the serial one fails
+        if not _topological_order(root, &w) and below:
+            raise SystemError("micrograd_fast: backward() found no serial order after the "
+                              "sweep had begun, with no node marked BY_HAND (an engine bug)")
+        _reverse(w.topo, w.n)  # newest first
+        if below:
+            while i < w.n and _serial(w.topo[i]) >= below:
+                i += 1
+        if w.runs_python:  # Python code may drop nodes: hold every node still to run
+            for j in range(i, w.n):
+                incref(w.topo[j])
             holding = True
         # go one variable at a time and apply the chain rule to get its gradient
         root._grad = 1.0
-        for i in range(w.n):
-            _chain_rule(w.topo[i])
+        for j in range(i, w.n):
+            _chain_rule(w.topo[j])
     finally:
         if holding:
-            for i in range(w.n):
-                decref(w.topo[i])
+            for j in range(i, w.n):
+                decref(w.topo[j])
         w.n = 0
         if own_spare and w.topo_cap <= SPARE_MAX and w.stack_cap <= SPARE_MAX and w.window_cap <= SPARE_MAX:
             _spare = w
@@ -453,3 +473,9 @@ cdef int _backward_walk(Value root) except -1:
         if own_spare:
             _spare_busy = False
     return 0
+
+
+def _hand_changed_nodes():
+    """How many nodes changed by hand (BY_HAND) are alive: backward() sweeps only at 0.
+    For the tests; the pure engine has its own."""
+    return mgf_changed_alive()

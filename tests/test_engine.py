@@ -1,6 +1,7 @@
 """The engine contract (docs/ARCHITECTURE.md, "The engines' contract"), on both engines."""
 
 import copy
+import gc
 import math
 import pickle
 import random
@@ -9,6 +10,7 @@ import weakref
 
 import pytest
 
+from engines import cpython_only
 from helpers import alive, karpathy_more_ops, karpathy_sanity
 
 
@@ -178,8 +180,9 @@ def test_backward_accumulates_like_micrograd(engine):
 # their parent, it is found another way. Grads sum in the walk's order, so an order that
 # differs between the engines shows in the last bits of a node with many parents.
 _HISTORIES = ["built in one run", "inner nodes far older than the rest",
-              "unrelated nodes made in between", "a leaf made again", "children given by hand",
-              "dot operands"]
+              "inner nodes older than the window", "unrelated nodes made in between",
+              "a leaf made again", "children given by hand", "dot operands",
+              "a node changed by hand lives elsewhere"]
 
 
 def _many_parent_sum(V, history):
@@ -189,7 +192,14 @@ def _many_parent_sum(V, history):
     if history == "inner nodes far older than the rest":
         for _ in range(60_000):  # serial numbers go by: shared is now far below the root
             V(0.0)
+    if history == "inner nodes older than the window":  # (walk.pxi: SPARE_MAX slots)
+        for _ in range(300_000):
+            V(0.0)
     terms, garbage = [], []
+    if history == "a node changed by hand lives elsewhere":  # not in this graph
+        elsewhere = V(1.0) * 2
+        elsewhere._backward = lambda: None
+        garbage.append(elsewhere)
     for i in range(60):
         scale = rng.choice([1e-9, 0.1, 3.0, 7e7])
         if history == "unrelated nodes made in between":
@@ -221,6 +231,59 @@ def test_every_walk_order_sums_alike_on_both_engines(engine_pair, history):
         root.backward()  # a second walk over what the first left behind
         grads.append([v.grad for v in nodes])
     assert grads[0] == grads[1]
+
+
+@cpython_only  # (PyPy frees the pure engine's count keepers in its own time)
+def test_nodes_changed_by_hand_are_counted_while_they_live(engine):
+    # backward() sweeps only while no such node lives (src_pyx/walk.pxi, pure.py)
+    Value, changed_nodes = engine.Value, engine._hand_changed_nodes
+
+    class Plain(Value):
+        pass
+
+    class WithInit(Value):
+        def __init__(self, x):
+            super().__init__(x)
+
+    gc.collect()
+    start = changed_nodes()
+    x = Value(2.0)
+    kept = [x, Value(x), Plain(1.0), copy.deepcopy(x), pickle.loads(pickle.dumps(x)),
+            (x * 2 + x).relu(), Value.dot([x], [3.0]), Value(1.0)]
+    kept[-1].label = 'a label is not a change'
+    assert changed_nodes() == start
+
+    changed = [Value(3.0), Value(1.0), x * 3, x * 4, Value(1.0, (x,), 'f'), x * 5]
+    Value.__init__(changed[0], 4.0)  # held here: it may be an operand of an older node
+    changed[1]._prev = [x]
+    changed[2]._backward = lambda: None
+    del changed[3]._backward
+    assert len(changed[5]._prev) == 2  # its number operand becomes a leaf, newer than itself
+    if engine.__name__.endswith("_engine"):
+        # a compiled node made by __new__ alone has a value (0.0) and may be an operand
+        # before __init__ runs; so may a subclass's before its __init__ calls Value's
+        changed += [Value.__new__(Value), WithInit(1.0)]
+        Value.__init__(changed[-2], 1.0)
+    assert changed_nodes() == start + len(changed)
+    del changed
+    gc.collect()
+    assert changed_nodes() == start
+
+
+def test_a_node_used_before_it_was_made_backpropagates(engine):
+    # Value.__new__ alone gives a node with no serial number yet; made with __init__
+    # after a node was built on it, it is newer than its parent
+    V = engine.Value
+    early = V.__new__(V)
+    try:
+        early.data
+    except AttributeError:  # the pure node has no fields before __init__
+        V.__init__(early, 0.0)
+    x = V(2.0)
+    y = early * x + x
+    V.__init__(early, 3.0)
+    y.backward()
+    assert (early.grad, x.grad) == (2.0, 4.0)
 
 
 def test_walks_in_a_row_leave_nothing_behind(engine):
