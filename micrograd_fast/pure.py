@@ -790,24 +790,25 @@ _WINDOW_PER_NODE, _WINDOW_EMPTY, _WINDOW_MAX = 4, 4096, 1 << 18  # as the compil
 
 def _sweep(root):
     """Run the chain rule at every node below root that has one, newest first; 0 when
-    done, else the serial of the last node run (a node too old for the window, or too
-    many empty slots): the older ones are still to run."""
+    done, else a serial: the nodes of that serial and newer have run, the older ones are
+    still to run (a node too old for the window, or too many empty slots)."""
     if root._opcode == LEAF:
         return 0
     newest = root._serial
-    window = [root] + [None] * 1023  # by age
-    size = len(window)
-    age = last = empty = taken = 0
+    window = [root]  # by age (the root's serial minus the node's), as long as needed
+    size = 1
     chain_rule = _BACKWARD
-    while age <= last:
-        v = window[age]
-        age += 1
+    empty = run = 0  # the empty slots passed, in all and since the last node
+    last = root
+    for v in window:  # (read while it grows; no counter: a big int is an allocation)
         if v is None:
             empty += 1
-            if empty > _WINDOW_EMPTY + _WINDOW_PER_NODE * taken:
-                return newest - age + 2  # (slot age - 1 was empty)
+            run += 1
+            passed = newest - last._serial + run + 1  # slots, this one included
+            if empty > _WINDOW_EMPTY + _WINDOW_PER_NODE * (passed - empty):
+                return newest - passed + 2
             continue
-        taken += 1
+        last, run = v, 0
         op = v._opcode
         chain_rule[op](v, v._grad)
         serial = v._serial
@@ -819,19 +820,17 @@ def _sweep(root):
             children = (v._a, v._b)
         for child in children:  # into their slots, further down
             child_serial = child._serial
-            if child_serial >= serial or child._python:
-                raise SystemError("micrograd_fast: backward() met a node changed by hand "
-                                  "that is not counted (an engine bug)")
-            if child._opcode != LEAF:  # (a plain leaf: its gradient is all it gets)
+            if child_serial >= serial:
+                raise SystemError("micrograd_fast: backward() met a node newer than its parent "
+                                  "with no node changed by hand alive (an engine bug)")
+            if child._opcode:  # (a plain leaf, opcode 0, has no chain rule: it is not taken)
                 slot = newest - child_serial
                 if slot >= size:
-                    if slot >= _WINDOW_MAX and slot >= _WINDOW_PER_NODE * taken:
+                    if slot >= _WINDOW_MAX and slot >= _WINDOW_PER_NODE * (newest - serial):
                         return serial  # too old for the window
-                    window += [None] * (slot + 1)
-                    size = len(window)
+                    window += [None] * (slot + 1 - size)
+                    size = slot + 1
                 window[slot] = child
-                if slot > last:
-                    last = slot
     return 0
 
 
