@@ -8,6 +8,10 @@
 # Operands: ``out._a`` is the first (a Value); ``_second(out)`` reads the second, a
 # Value's data or the number kept in the node (the K bit). A dot node keeps its
 # operands in the tuple ``out._b``: bias, w0, x0, w1, x1, ...
+# The chain rules reach a Value operand held in an object field through a plain pointer
+# (``b = <PyObject*>out._b``), and add to its grad as ``g = g + x``: a Value variable, or
+# ``+=`` on a cast, would count a reference in and out of every node the walk passes,
+# and the node holds its operands alive anyway.
 #
 # Each block also has the same two functions on a Graph's tape (graph.pxi), where a
 # node is a _Step: its value and gradient live in the tape's arrays ``val`` and
@@ -99,9 +103,10 @@ cdef inline double _k(object c) noexcept:
 
 cdef inline double _second(Value out) noexcept:
     """The second operand's value: the number kept in the node, or the Value's data."""
+    cdef PyObject* b = <PyObject*>out._b
     if out._stamp & K:
-        return _k(out._b)
-    return (<Value>out._b)._data
+        return _k(<object>b)
+    return (<Value>b)._data
 
 
 cdef object _binary(int op, Value a, object other):
@@ -136,9 +141,10 @@ cdef int _add_forward(Value out) except -1:
     return 0
 
 cdef int _add_backward(Value out, double g) except -1:
+    cdef PyObject* b = <PyObject*>out._b
     out._a._grad += g
     if not out._stamp & K:
-        (<Value>out._b)._grad += g
+        (<Value>b)._grad = (<Value>b)._grad + g
     return 0
 
 cdef int _add_tape_forward(_Tape* t, _Step* s) except -1:
@@ -163,13 +169,12 @@ cdef int _mul_forward(Value out) except -1:
     return 0
 
 cdef int _mul_backward(Value out, double g) except -1:
-    cdef Value a = out._a, b
+    cdef PyObject* b = <PyObject*>out._b
     if out._stamp & K:
-        a._grad += _k(out._b) * g
+        out._a._grad += _k(<object>b) * g
     else:
-        b = <Value>out._b
-        a._grad += b._data * g
-        b._grad += a._data * g
+        out._a._grad += (<Value>b)._data * g
+        (<Value>b)._grad = (<Value>b)._grad + out._a._data * g
     return 0
 
 cdef int _mul_tape_forward(_Tape* t, _Step* s) except -1:
@@ -207,11 +212,11 @@ cdef inline double _pow_exponent_slope(double y, double x) noexcept:
     return y * (log(x) if x > 0.0 else NAN)
 
 cdef int _pow_backward(Value out, double g) except -1:
-    cdef Value a = out._a
-    cdef double x = a._data, k = _second(out)
-    a._grad += _pow_slope(x, k) * g
+    cdef PyObject* b = <PyObject*>out._b
+    cdef double x = out._a._data, k = _second(out)
+    out._a._grad += _pow_slope(x, k) * g
     if not out._stamp & K and x != 0.0:  # 0 at x == 0, as in PyTorch
-        (<Value>out._b)._grad += _pow_exponent_slope(out._data, x) * g
+        (<Value>b)._grad = (<Value>b)._grad + _pow_exponent_slope(out._data, x) * g
     return 0
 
 cdef int _pow_tape_forward(_Tape* t, _Step* s) except -1:
@@ -435,12 +440,12 @@ cdef int _dot_backward(Value out, double g) except -1:
         w_data = _operand(w)  # both read before either grad changes: the same numbers when w is x
         x_data = _operand(x)
         if PyObject_TypeCheck(<object>w, Value):
-            (<Value>w)._grad += x_data * g
+            (<Value>w)._grad = (<Value>w)._grad + x_data * g
         if PyObject_TypeCheck(<object>x, Value):
-            (<Value>x)._grad += w_data * g
+            (<Value>x)._grad = (<Value>x)._grad + w_data * g
     w = PyTuple_GET_ITEM(ops, 0)
     if PyObject_TypeCheck(<object>w, Value):
-        (<Value>w)._grad += g
+        (<Value>w)._grad = (<Value>w)._grad + g
     return 0
 
 # On the tape, a dot's operands are either a run (its step's K flag unset): bias, w0, x0,
