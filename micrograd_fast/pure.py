@@ -795,20 +795,23 @@ def _sweep(root):
     if root._opcode == LEAF:
         return 0
     newest = root._serial
-    window = [root]  # by age (the root's serial minus the node's), as long as needed
-    size = 1
+    window = [root] + [None] * 1023  # by age: the root's serial minus the node's
+    size = len(window)
+    last = 0  # the last slot filled
     chain_rule = _BACKWARD
-    empty = run = 0  # the empty slots passed, in all and since the last node
-    last = root
+    empty = run = 0  # the empty slots passed, in all and since the latest node
+    latest = root
     for v in window:  # (read while it grows; no counter: a big int is an allocation)
         if v is None:
             empty += 1
             run += 1
-            passed = newest - last._serial + run + 1  # slots, this one included
+            passed = newest - latest._serial + run + 1  # slots, this one included
+            if passed > last + 1:
+                return 0  # past the last slot filled: every node has run
             if empty > _WINDOW_EMPTY + _WINDOW_PER_NODE * (passed - empty):
                 return newest - passed + 2
             continue
-        last, run = v, 0
+        latest, run = v, 0
         op = v._opcode
         chain_rule[op](v, v._grad)
         serial = v._serial
@@ -828,9 +831,11 @@ def _sweep(root):
                 if slot >= size:
                     if slot >= _WINDOW_MAX and slot >= _WINDOW_PER_NODE * (newest - serial):
                         return serial  # too old for the window
-                    window += [None] * (slot + 1 - size)
-                    size = slot + 1
+                    window += [None] * max(size, slot + 1 - size)
+                    size = len(window)
                 window[slot] = child
+                if slot > last:
+                    last = slot
     return 0
 
 
