@@ -26,7 +26,8 @@
 # backward() runs the steps in the walk's order, reversed. forward() runs them in that
 # order but that the dots of a layer are put one after the other, to be summed side by
 # side (_grouped, below; the dot's block in ops.pxi): reversed, that order made the
-# backward loop about 5% slower, so the tape keeps both.
+# backward loop about 5% slower, so the tape keeps both. A relu right after its dot runs
+# in the dot's step (_with_relus_in_dots).
 #
 # The tape holds plain pointers to its nodes, and to each node's operands as they were:
 # the Graph keeps all of them alive in tuples, so an address can never be reused while it
@@ -167,6 +168,7 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         else:
             steps.append((op, bool(v._stamp & K), at[id(v)], place(v._a), place(v._b)))
             reads.append({steps[-1][3], steps[-1][4]})
+    steps, reads = _with_relus_in_dots(steps, reads)
     c.held = tuple(nodes) + tuple([(<Value>v)._b for v in watch])
     c.n_links = len(nodes)
     c.n_watch = len(watch)
@@ -199,11 +201,11 @@ cdef _Compiled _compile(tuple order, tuple inputs):
     for j in range(len(run)):
         c.tape.run[j] = slot(run[j])
     # the operands' indices as the tape has them (a dot's a and b: where its run starts, its length)
-    steps = [step if step[0] == DOT else (*step[:3], slot(step[3]), slot(step[4])) for step in steps]
-    for i, (op, k, group, out, a, b) in enumerate(_grouped(steps, reads, run)):
-        _set_step(&c.steps[i], op, k, group, out, a, b)
-    for i, (op, k, out, a, b) in enumerate(steps):  # in this order, the backward loop runs faster
-        _set_step(&c.back[i], op, k, 1, out, a, b)
+    steps = [step if step[0] == DOT else (*step[:3], slot(step[3]), slot(step[4]), -1) for step in steps]
+    for i, (op, k, group, out, a, b, act) in enumerate(_grouped(steps, reads, run)):
+        _set_step(&c.steps[i], op, k, group, out, a, b, act)
+    for i, (op, k, out, a, b, act) in enumerate(steps):  # in this order, the backward loop runs faster
+        _set_step(&c.back[i], op, k, 1, out, a, b, act)
     for i in range(len(inputs)):
         c.inputs[i] = at[id(inputs[i])]
     leaves = [i for i in range(c.n_links) if c.links[i].shape == LEAF]
@@ -216,14 +218,32 @@ cdef _Compiled _compile(tuple order, tuple inputs):
 
 
 cdef void _set_step(_Step* s, int op, bint k, int group, Py_ssize_t out, Py_ssize_t a,
-                    Py_ssize_t b) noexcept:
-    s.op, s.k, s.group, s.out, s.a, s.b = op, k, group, out, a, b
+                    Py_ssize_t b, Py_ssize_t act) noexcept:
+    s.op, s.k, s.group, s.out, s.a, s.b, s.act = op, k, group, out, a, b, act
+
+
+cdef tuple _with_relus_in_dots(list steps, list reads):
+    """The steps (op, k, out, a, b, act) and what each reads, with each relu of the dot
+    just before it run in that dot's step (its block in ops.pxi): a Neuron's. Anything
+    else that reads the dot comes after the relu, in either direction of the walk; the
+    order of every other step stays."""
+    fused, fused_reads = [], []
+    cdef Py_ssize_t i = 0, n = len(steps), act
+    while i < n:
+        op, k, out, a, b = steps[i]
+        act = -1
+        if op == DOT and i + 1 < n and steps[i + 1][0] == RELU and steps[i + 1][3] == out:
+            act = steps[i + 1][2]
+        fused.append((op, k, out, a, b, act))
+        fused_reads.append(reads[i])  # the dot's (its relu reads nothing else)
+        i += 1 if act < 0 else 2
+    return fused, fused_reads
 
 
 cdef list _grouped(list steps, list reads, list run):
     """forward()'s order: the steps, with up to DOT_GROUP_MAX K dots over the same inputs
     put one after the other, their forward done by the first (ops.pxi); each step as
-    (op, k, group, out, a, b).
+    (op, k, group, out, a, b, act).
 
     A dot moves up to the first of its group only past steps whose values it does not
     read: it computes the same number from the same numbers. It is looked for among the
@@ -235,24 +255,24 @@ cdef list _grouped(list steps, list reads, list run):
     for i in range(n):
         if done[i]:
             continue
-        op, k, out, a, b = steps[i]
+        op, k, out, a, b, act = steps[i]
         group = [i]
         if op == DOT and k:
-            written = {out}  # by the steps from this one on, grouped or passed
+            written = {out, act} - {-1}  # by the steps from this one on, grouped or passed
             for j in range(i + 1, min(n, i + 16)):
                 if done[j]:  # moved up into an earlier group: computed before this one
                     continue
-                op_j, k_j, out_j, a_j, b_j = steps[j]
+                op_j, k_j, out_j, a_j, b_j, act_j = steps[j]
                 if (op_j == DOT and k_j and b_j == b and run[a_j + 2] == run[a + 2]
                         and not reads[j] & written):
                     group.append(j)
                     if len(group) == DOT_GROUP_MAX:
                         break
-                written.add(out_j)
+                written.update({out_j, act_j} - {-1})
         for j in group:
             done[j] = True
-            op, k, out, a, b = steps[j]
-            grouped.append((op, k, len(group) if j == i else 0, out, a, b))
+            op, k, out, a, b, act = steps[j]
+            grouped.append((op, k, len(group) if j == i else 0, out, a, b, act))
     return grouped
 
 

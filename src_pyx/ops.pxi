@@ -19,11 +19,12 @@
 # index of its own, which holds the number; K is set and its gradient is not
 # wanted); a dot's operands are read through ``run`` from index ``a`` (see its block).
 
-ctypedef struct _Step:         # 32 bytes
+ctypedef struct _Step:         # 40 bytes
     int op
     unsigned char k         # the second operand is a number
     unsigned char group     # a dot's: see its block
     Py_ssize_t out, a, b
+    Py_ssize_t act          # a dot's: the relu run in its step (see its block), or -1
 
 ctypedef struct _Tape:
     double* val
@@ -236,22 +237,27 @@ _define(POW, _pow_forward, _pow_backward, _pow_tape_forward, _pow_tape_backward)
 # relu ----------------------------------------------------------------------------------
 cdef int RELU = _opcode_of("relu")
 
+cdef inline double _relu(double x) noexcept:
+    return 0.0 if x < 0 else x
+
+cdef inline double _relu_chain(double y, double g) noexcept:
+    """What a relu of value y and gradient g passes on to its operand."""
+    return (y > 0) * g
+
 cdef int _relu_forward(Value out) except -1:
-    cdef double x = out._a._data
-    out._data = 0.0 if x < 0 else x
+    out._data = _relu(out._a._data)
     return 0
 
 cdef int _relu_backward(Value out, double g) except -1:
-    out._a._grad += (out._data > 0) * g
+    out._a._grad += _relu_chain(out._data, g)
     return 0
 
 cdef int _relu_tape_forward(_Tape* t, _Step* s) except -1:
-    cdef double x = t.val[s.a]
-    t.val[s.out] = 0.0 if x < 0 else x
+    t.val[s.out] = _relu(t.val[s.a])
     return 0
 
 cdef int _relu_tape_backward(_Tape* t, _Step* s) except -1:
-    t.grad[s.a] += (t.val[s.out] > 0) * t.grad[s.out]
+    t.grad[s.a] += _relu_chain(t.val[s.out], t.grad[s.out])
     return 0
 
 _define(RELU, _relu_forward, _relu_backward, _relu_tape_forward, _relu_tape_backward)
@@ -458,6 +464,10 @@ cdef int _dot_backward(Value out, double g) except -1:
 # the first one's forward (its ``group`` says how many; the others' is 0): each sum is
 # the same sequence of additions, but the processor no longer waits for one addition
 # before it starts the next.
+#
+# A Neuron's relu reads its dot and nothing else does: the tape runs that relu in the
+# dot's step (``act``, the relu's index; graph.pxi), the relu's forward right after the
+# sum and its backward right before the dot's, as the two steps would in a row.
 cdef extern from *:
     """
     /* Four dots over the same inputs x, each summed left to right into its total. */
@@ -491,6 +501,8 @@ cdef int _dot_group_forward(_Tape* t, _Step* s) except -1:
     _dots_forward(total, w[0], w[1], w[2], w[3], t.val + t.run[s.a + 2], s.b)
     for j in range(g):
         t.val[s[j].out] = total[j]
+        if s[j].act >= 0:
+            t.val[s[j].act] = _relu(total[j])
     return 0
 
 cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
@@ -510,6 +522,8 @@ cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
         for i in range(1, s.b, 2):
             total = total + val[ops[i]] * val[ops[i + 1]]
     val[s.out] = total
+    if s.act >= 0:
+        val[s.act] = _relu(total)
     return 0
 
 cdef extern from *:
@@ -545,8 +559,11 @@ cdef int _dot_tape_backward(_Tape* t, _Step* s) except -1:
     cdef double* x
     cdef double* w_grad
     cdef double* x_grad
-    cdef double g = grad[s.out], w_data, x_data
+    cdef double g, w_data, x_data
     cdef Py_ssize_t i
+    if s.act >= 0:
+        grad[s.out] += _relu_chain(val[s.act], grad[s.act])
+    g = grad[s.out]
     if s.k and (ops[1] + s.b <= ops[2] or ops[2] + s.b <= ops[1]):
         _dot_backward_apart(grad + ops[1], grad + ops[2], val + ops[1], val + ops[2], g, s.b)
     elif s.k:
