@@ -815,6 +815,7 @@ def _sweep(root):
         op = v._opcode
         chain_rule[op](v, v._grad)
         serial = v._serial
+        # _children(v), written out (no node here runs Python code): the call cost 14% of W2
         if op == DOT:
             children = [x for x in v._b if isinstance(x, Value)]
         elif v._number or v._b is None:

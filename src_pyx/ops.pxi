@@ -465,7 +465,7 @@ cdef int _dot_backward(Value out, double g) except -1:
 # the same sequence of additions, but the processor no longer waits for one addition
 # before it starts the next.
 #
-# A Neuron's relu reads its dot and nothing else does: the tape runs that relu in the
+# A Neuron's relu comes right after its dot and reads it: the tape runs that relu in the
 # dot's step (``act``, the relu's index; graph.pxi), the relu's forward right after the
 # sum and its backward right before the dot's, as the two steps would in a row.
 cdef extern from *:
