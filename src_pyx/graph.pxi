@@ -7,20 +7,22 @@
 # writes them out:
 #
 #   forward()   reads every node's data (the leaves' are the inputs), computes the steps
-#               in order, writes every node's data back;
+#               in order, writes the root's data back;
 #   backward()  reads every node's data, the leaves' grads (the inner nodes' start at 0
-#               and the root's at 1), runs the steps' chain rule in reverse, writes every
-#               node's grad back.
+#               and the root's at 1), runs the steps' chain rule in reverse, writes the
+#               leaves' and the root's grads back.
 #
-# So a user sees the same data and grads, bit for bit, as if the nodes were run one by
-# one. The reading pass also checks that no node changed since the tape was made: a node
-# that runs a Python _backward now raises; a node made a leaf again, or whose number
-# operand _prev turned into a leaf, has the tape made again from the same order.
+# The inner nodes' numbers are written into the nodes only when something else is about
+# to read or write one ("written back when needed", below). So a user sees the same data
+# and grads, bit for bit, as if the nodes were run one by one. The reading pass also
+# checks that no node changed since the tape was made: a node that runs a Python
+# _backward now raises; a node made a leaf again, or whose number operand _prev turned
+# into a leaf, has the tape made again from the same order.
 #
 # Most of the time nothing but the leaves can have changed: node.pxi counts every change
 # of a node's shape and every write into a node's data. When no shape changed since the
 # tape last read its nodes, forward() reads the leaves' data only; when nothing at all was
-# written since its own write-back (forward() then backward(), as a training step runs
+# written since its own forward() (forward() then backward(), as a training step runs
 # them), backward() reads the leaves' grads only.
 #
 # backward() runs the steps in the walk's order, reversed. forward() runs them in that
@@ -71,11 +73,16 @@ cdef class _Compiled:
     cdef Py_ssize_t* inputs     # the inputs' indices
     cdef Py_ssize_t* leaves     # the leaves' indices
     cdef Py_ssize_t n_leaves
+    cdef Py_ssize_t* inner      # the other nodes' indices
+    cdef Py_ssize_t n_inner
+    cdef int unwritten          # DATA | GRADS: what the tape holds for its inner nodes that they lack
     cdef uint64_t shape_seen    # _reshaped when the links were last checked
     cdef uint64_t data_seen     # _rewritten when val last held every node's data
     cdef tuple held             # the objects the links point to
 
     def __dealloc__(self):
+        if _pending == <PyObject*>self:  # its nodes outlive it: they get their numbers
+            _write_back(self)
         PyMem_Free(self.links)
         PyMem_Free(self.watch)
         PyMem_Free(self.steps)
@@ -85,6 +92,7 @@ cdef class _Compiled:
         PyMem_Free(self.tape.run)
         PyMem_Free(self.inputs)
         PyMem_Free(self.leaves)
+        PyMem_Free(self.inner)
 
 
 cdef void* _array(Py_ssize_t n, size_t item) except NULL:
@@ -213,6 +221,11 @@ cdef _Compiled _compile(tuple order, tuple inputs):
     c.n_leaves = len(leaves)
     for i in range(c.n_leaves):
         c.leaves[i] = leaves[i]
+    inner = [i for i in range(c.n_links) if c.links[i].shape != LEAF]
+    c.inner = <Py_ssize_t*>_array(len(inner), sizeof(Py_ssize_t))
+    c.n_inner = len(inner)
+    for i in range(c.n_inner):
+        c.inner[i] = inner[i]
     c.shape_seen, c.data_seen = _reshaped, _rewritten  # val holds every node's data
     return c
 
@@ -337,23 +350,66 @@ cdef int _run_backward(_Compiled c) except -1:
     return 0
 
 
-cdef void _write_data(_Compiled c) noexcept:
-    global _rewritten
+# -- written back when needed ---------------------------------------------------------------
+# After forward() the nodes would get their data, after backward() their grads. The
+# root's and the leaves' are written at once: a loss is printed, an optimizer reads the
+# parameters' grads. The inner nodes' stay in the tape, whose _Compiled becomes
+# _pending (node.pxi), until _sync() writes them in: the next time anything else reads
+# or writes a node's numbers (the getters and setters, an op, backward(), another
+# Graph, an optimizer, copy and repr), or changes a node's shape, or when the tape is
+# freed. Written at once, they took a quarter of a training step: a store into each of
+# thousands of nodes spread over memory, which a training loop never reads.
+
+cdef enum:
+    DATA = 1
+    GRADS = 2
+
+
+cdef void _write_back(_Compiled c) noexcept:
+    """Write what the tape holds for its inner nodes into them; nothing is pending after."""
+    global _pending
     cdef _Link* links = c.links
-    cdef double* val = c.tape.val
-    cdef Py_ssize_t i
-    for i in range(c.n_links):
-        (<Value>links[i].node)._data = val[i]
+    cdef Py_ssize_t i, j
+    if c.unwritten & DATA:
+        for j in range(c.n_inner):
+            i = c.inner[j]
+            (<Value>links[i].node)._data = c.tape.val[i]
+    if c.unwritten & GRADS:
+        for j in range(c.n_inner):
+            i = c.inner[j]
+            (<Value>links[i].node)._grad = c.tape.grad[i]
+    c.unwritten = 0
+    _pending = NULL
+
+
+cdef void _leave_pending(_Compiled c, int what) noexcept:
+    """c's tape holds ``what`` for its inner nodes."""
+    global _pending
+    if _pending != <PyObject*>c:  # (synced before the run; a __del__ may have run a Graph since)
+        _sync()
+    c.unwritten |= what
+    _pending = <PyObject*>c
+
+
+cdef void _write_data(_Compiled c) noexcept:
+    """After forward(): the root's data now, the other inner nodes' when needed."""
+    global _rewritten
+    _leave_pending(c, DATA)
+    (<Value>c.links[c.root].node)._data = c.tape.val[c.root]
     _rewritten += 1  # for any other Graph sharing these nodes
     c.data_seen = _rewritten
 
 
 cdef void _write_grads(_Compiled c) noexcept:
+    """After backward(): the leaves' and the root's grads now, the other inner nodes' when needed."""
     cdef _Link* links = c.links
     cdef double* grad = c.tape.grad
-    cdef Py_ssize_t i
-    for i in range(c.n_links):
+    cdef Py_ssize_t i, j
+    _leave_pending(c, GRADS)
+    for j in range(c.n_leaves):
+        i = c.leaves[j]
         (<Value>links[i].node)._grad = grad[i]
+    (<Value>links[c.root].node)._grad = grad[c.root]
 
 
 @cython.no_gc_clear  # its arrays point into its tuples: a cycle through it runs through a __dict__
@@ -407,6 +463,7 @@ cdef class Graph:
             if _opcode(<Value>leaf) != LEAF:
                 raise ValueError(f"Graph input {i} ({leaf!r}) is computed by the graph "
                                  f"(a {leaf._op!r} node): inputs must be leaves")
+        _sync()  # the nodes' numbers are read
         self._c = _compile(self._nodes, inputs)
         self.root = root
         self.inputs = inputs
@@ -457,9 +514,12 @@ cdef class Graph:
         cdef Py_ssize_t i
         if values is not None:
             self._take(values)  # before anything changes: a number's __float__ may run code
+        if _pending != <PyObject*>self._c:
+            _sync()  # another tape's numbers first: they may be this graph's nodes'
         if _reshaped == self._c.shape_seen:
             _read_leaves(self._c, False)
         else:
+            _sync()
             self._read(False)
         if values is not None:
             for i in range(len(self.inputs)):
@@ -473,9 +533,12 @@ cdef class Graph:
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
+        if _pending != <PyObject*>self._c:
+            _sync()
         if _reshaped == self._c.shape_seen and _rewritten == self._c.data_seen:
             _read_leaves(self._c, True)
         else:
+            _sync()
             self._read(True)
         self._c.tape.grad[self._c.root] = 1.0
         try:

@@ -37,9 +37,28 @@ cdef uint64_t _serials = 0  # the last serial number given
 # What a Graph's tape may have missed since it last read its nodes (graph.pxi): every
 # change to a node's shape (opcode, operands, K and PY bits) counts in _reshaped, every
 # write into the data of a node that may be in a tape (a setter, an optimizer's step, a
-# Graph's write-back) in _rewritten. Nothing else changes either.
+# Graph's forward()) in _rewritten. Nothing else changes either.
 cdef uint64_t _reshaped = 1
 cdef uint64_t _rewritten = 1
+
+# The other way round, a Graph keeps the numbers it computed for its inner nodes in its
+# tape and writes them into the nodes only when something else is about to read or
+# write a node's data or grad (graph.pxi, "written back when needed"). _pending is that
+# Graph's tape, or NULL. Every reader and writer of _data and _grad outside a tape
+# first calls _sync(), or _sync_node(v) for one node: a leaf's numbers are always in
+# the node. The call comes after any Python code the reader runs (a __float__, an
+# iterable), right before the fields are touched: that code may have run a Graph.
+cdef PyObject* _pending = NULL
+
+
+cdef inline void _sync() noexcept:
+    if _pending != NULL:
+        _write_back(<_Compiled>_pending)
+
+
+cdef inline void _sync_node(Value v) noexcept:
+    if _pending != NULL and (v._stamp & OPCODE_MASK) != LEAF:
+        _write_back(<_Compiled>_pending)
 
 cdef enum:
     LEAF = 0
@@ -70,21 +89,27 @@ cdef class Value:
     # data and grad are floats, whatever real number was given
     @property
     def data(self):
+        _sync_node(self)
         return self._data
 
     @data.setter
     def data(self, value):
         global _rewritten
-        self._data = _to_float(value, "Value.data")
+        cdef double x = _to_float(value, "Value.data")
+        _sync_node(self)
+        self._data = x
         _rewritten += 1
 
     @property
     def grad(self):
+        _sync_node(self)
         return self._grad
 
     @grad.setter
     def grad(self, value):
-        self._grad = _to_float(value, "Value.grad")
+        cdef double x = _to_float(value, "Value.grad")
+        _sync_node(self)
+        self._grad = x
 
     @property
     def label(self):
@@ -139,6 +164,7 @@ cdef class Value:
         # Karpathy's extension pattern: the node runs the user's function from now on.
         # Given back its own local derivative (a hook's save and restore), it is built-in again.
         global _reshaped
+        _sync()  # a shape changes: what a tape holds goes into the nodes first
         _reshaped += 1  # (either way, a Graph holding the node must look again)
         if (type(fn) is _LocalBackward and (<_LocalBackward>fn).node is self
                 and not (_attrs(self) is not None and '_prev' in _attrs(self))):
@@ -153,6 +179,7 @@ cdef class Value:
     @_backward.deleter
     def _backward(self):
         global _reshaped
+        _sync()
         _reshaped += 1
         if _attrs(self) is not None:
             _attrs(self).pop('_backward', None)
@@ -250,6 +277,7 @@ cdef class Value:
     def __truediv__(Value self, other):  # self * other**-1
         cdef double k
         if isinstance(other, Value):
+            _sync_node(<Value>other)
             if (<Value>other)._data == 0.0:
                 raise ZeroDivisionError("Value division by zero")
             if type(self) is Value and type(other) is Value:
@@ -267,6 +295,7 @@ cdef class Value:
         cdef double k
         if _constant(other, &k) is None:
             return NotImplemented
+        _sync_node(self)
         if self._data == 0.0:
             raise ZeroDivisionError("Value division by zero")
         if type(self) is Value:
@@ -274,11 +303,13 @@ cdef class Value:
         return other * self**-1
 
     def __repr__(self):
+        _sync_node(self)
         return f"Value(data={self._data}, grad={self._grad})"
 
     def __reduce__(self):
         # data, grad and attributes survive copy and pickle; graph links do not
         state = {name: value for name, value in (_attrs(self) or {}).items() if name not in _LINKS}
+        _sync_node(self)
         return (_rebuild, (type(self), self._data, self._grad), state or None)
 
 
@@ -299,8 +330,14 @@ cdef int _initialize(Value v, object data, object children_given, object op, obj
     cdef bint fresh = v._stamp == 0 and Py_REFCNT(<PyObject*>v) == 1
     if mgf_attributes(v) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
         mgf_no_dict_yet(v)
-    cdef double value = (<Value>data)._data if isinstance(data, Value) else _to_float(data, "Value.data")
+    cdef double value
+    if isinstance(data, Value):
+        _sync_node(<Value>data)
+        value = (<Value>data)._data
+    else:
+        value = _to_float(data, "Value.data")
     cdef tuple children = _children_of(children_given)
+    _sync()  # v's numbers and shape change
     cdef object old_a = v._a, old_b = v._b  # released last: their __del__ may run code
     _reshaped += 1  # a node made again: a Graph holding it must look (the counters above)
     _rewritten += 1
@@ -328,6 +365,7 @@ cdef int _give_children(Value v, tuple children) except -1:
     """v walks ``children`` from now on, and runs its _backward (kept as it is)."""
     global _reshaped
     cdef object backward = v._backward
+    _sync()  # v's shape changes
     _set(v, '_prev', children)
     _set(v, '_backward', backward)
     v._stamp |= PY

@@ -124,12 +124,14 @@ cdef object _binary(int op, Value a, object other):
             _refuse_other_engine(other)
             return NotImplemented
         out = _node(op, a, c, K)
+    _sync()  # the operands' data (node.pxi: after anything that may run Python code)
     _FORWARD[op](out)  # a domain error drops the new node; the operands are untouched
     return out
 
 
 cdef Value _unary(int op, Value a):
     cdef Value out = _node(op, a, None, 0)
+    _sync()
     _FORWARD[op](out)
     return out
 
@@ -396,6 +398,7 @@ cdef Value _dot(object ws, object xs, object bias):
         _fill(operands, 2 * i + 2, _dot_operand(<object>PySequence_Fast_GET_ITEM(xs, i)))
     PyObject_GC_Track(<PyObject*>operands)
     cdef Value out = _node(DOT, None, operands, 0)
+    _sync()
     _dot_forward(out)
     return out
 
@@ -605,6 +608,7 @@ cdef str _op_text(Value v):
 
 cdef int _local_backward(Value v) except -1:
     """The node's op's local derivative: what the walk runs, and a built-in node's _backward()."""
+    _sync()
     return _BACKWARD[_opcode(v)](v, v._grad)
 
 
@@ -622,6 +626,7 @@ cdef list _operand_nodes(Value v):
     cdef list grads = []
     if op == LEAF:
         return []
+    _sync()  # the operands' grads are read, and the node's shape may change
     _reshaped += 1  # a number may become a leaf operand (and a graph's tape must see it)
     if op == DOT:
         if any(not isinstance(x, Value) for x in <tuple>v._b):

@@ -35,6 +35,7 @@ def _zero_grads(list params):
     if not _all_values(params):
         return False
     for i in range(PyList_GET_SIZE(params)):
+        _sync_node(_param(params, i))  # (a parameter is a leaf, as a rule: nothing to do)
         _param(params, i)._grad = 0.0
     return True
 
@@ -53,6 +54,7 @@ def _sgd_step(list params, array.array buffers, double lr, double momentum, doub
     _rewritten += 1  # the parameters' data change (node.pxi)
     for i in range(PyList_GET_SIZE(params)):
         p = _param(params, i)
+        _sync_node(p)
         d = p._grad
         if weight_decay != 0.0:
             d = d + weight_decay * p._data
@@ -79,6 +81,7 @@ def _adam_step(list params, array.array m, array.array v, double beta1, double b
     _rewritten += 1  # the parameters' data change (node.pxi)
     for i in range(PyList_GET_SIZE(params)):
         p = _param(params, i)
+        _sync_node(p)
         g = p._grad
         if weight_decay != 0.0:
             g = g + weight_decay * p._data

@@ -421,6 +421,7 @@ cdef inline int _chain_rule(PyObject* v) except -1:
     cdef uint64_t stamp = _stamp_of(v)[0]
     if stamp & PY:
         (<object>v)._backward()
+        _sync()  # the Python code may have run a Graph
         return 0
     return _BACKWARD[stamp & OPCODE_MASK](<Value>v, (<Value>v)._grad)
 
@@ -437,6 +438,7 @@ cdef int _backward_walk(Value root) except -1:
         _spare_busy = True
     else:
         w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
+    _sync()
     try:
         if mgf_changed_alive() == 0:
             root._grad = 1.0
@@ -456,6 +458,7 @@ cdef int _backward_walk(Value root) except -1:
                 incref(w.topo[j])
             holding = True
         # go one variable at a time and apply the chain rule to get its gradient
+        _sync()  # (reading a node's _prev may have run Python code)
         root._grad = 1.0
         for j in range(i, w.n):
             _chain_rule(w.topo[j])
