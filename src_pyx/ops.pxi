@@ -462,7 +462,7 @@ cdef int _dot_backward(Value out, double g) except -1:
 # reads; or (K set, for b pairs) the bias's index and those of w0 and x0, the weights
 # and the inputs being consecutive. Either way, the same arithmetic in the same order.
 #
-# The dots of a layer's neurons read the same inputs. Up to four such K dots whose steps
+# The dots of a layer's neurons read the same inputs. Up to eight such K dots whose steps
 # follow one another (the tape puts them together: graph.pxi) are summed side by side by
 # the first one's forward (its ``group`` says how many; the others' is 0): each sum is
 # the same sequence of additions, but the processor no longer waits for one addition
@@ -473,35 +473,42 @@ cdef int _dot_backward(Value out, double g) except -1:
 # sum and its backward right before the dot's, as the two steps would in a row.
 cdef extern from *:
     """
-    /* Four dots over the same inputs x, each summed left to right into its total. */
-    static void mgf_dots_forward(double *total, const double *w0, const double *w1,
-                                 const double *w2, const double *w3, const double *x, Py_ssize_t n) {
-        double t0 = total[0], t1 = total[1], t2 = total[2], t3 = total[3];
+    /* Eight dots over the same inputs val[x], ..., val[x + n - 1]: total j is val[bias[j]]
+       plus val[w[j]] * val[x] plus ..., summed left to right. (The biases are read here,
+       not handed over in an array of doubles: the compiler would read that array two
+       doubles at a time, which waits for the caller's one-at-a-time writes to land.) */
+    static void mgf_dots_forward(double *total, const double *val, const Py_ssize_t *bias,
+                                 const Py_ssize_t *w, Py_ssize_t x, Py_ssize_t n) {
+        const double *w0 = val + w[0], *w1 = val + w[1], *w2 = val + w[2], *w3 = val + w[3];
+        const double *w4 = val + w[4], *w5 = val + w[5], *w6 = val + w[6], *w7 = val + w[7];
+        const double *xs = val + x;
+        double t0 = val[bias[0]], t1 = val[bias[1]], t2 = val[bias[2]], t3 = val[bias[3]];
+        double t4 = val[bias[4]], t5 = val[bias[5]], t6 = val[bias[6]], t7 = val[bias[7]];
         for (Py_ssize_t i = 0; i < n; i++) {
-            t0 = t0 + w0[i] * x[i];
-            t1 = t1 + w1[i] * x[i];
-            t2 = t2 + w2[i] * x[i];
-            t3 = t3 + w3[i] * x[i];
+            double xi = xs[i];
+            t0 = t0 + w0[i] * xi; t1 = t1 + w1[i] * xi; t2 = t2 + w2[i] * xi; t3 = t3 + w3[i] * xi;
+            t4 = t4 + w4[i] * xi; t5 = t5 + w5[i] * xi; t6 = t6 + w6[i] * xi; t7 = t7 + w7[i] * xi;
         }
         total[0] = t0; total[1] = t1; total[2] = t2; total[3] = t3;
+        total[4] = t4; total[5] = t5; total[6] = t6; total[7] = t7;
     }
     """
-    void _dots_forward "mgf_dots_forward"(double* total, const double* w0, const double* w1,
-                                          const double* w2, const double* w3, const double* x,
-                                          Py_ssize_t n) noexcept
+    void _dots_forward "mgf_dots_forward"(double* total, const double* val, const Py_ssize_t* bias,
+                                          const Py_ssize_t* w, Py_ssize_t x, Py_ssize_t n) noexcept
 
 cdef enum:
-    DOT_GROUP_MAX = 4
+    DOT_GROUP_MAX = 8
 
 cdef int _dot_group_forward(_Tape* t, _Step* s) except -1:
     """The forward of the K dots s[0], ..., s[s.group - 1], which read the same inputs."""
     cdef double total[DOT_GROUP_MAX]
-    cdef const double* w[DOT_GROUP_MAX]
+    cdef Py_ssize_t bias[DOT_GROUP_MAX]
+    cdef Py_ssize_t w[DOT_GROUP_MAX]
     cdef Py_ssize_t j, g = s.group
     for j in range(DOT_GROUP_MAX):  # a group of fewer repeats its last dot, not stored
-        total[j] = t.val[t.run[s[min(j, g - 1)].a]]
-        w[j] = t.val + t.run[s[min(j, g - 1)].a + 1]
-    _dots_forward(total, w[0], w[1], w[2], w[3], t.val + t.run[s.a + 2], s.b)
+        bias[j] = t.run[s[min(j, g - 1)].a]
+        w[j] = t.run[s[min(j, g - 1)].a + 1]
+    _dots_forward(total, t.val, bias, w, t.run[s.a + 2], s.b)
     for j in range(g):
         t.val[s[j].out] = total[j]
         if s[j].act >= 0:

@@ -460,7 +460,8 @@ def _replays_as_built(engine, build, first, values):
         assert _bits(replayed) == _bits([fresh.data] + [leaf.grad for leaf in fresh_leaves])
 
 
-@pytest.mark.parametrize("pattern", ["a layer", "a dot's bias from the one before",
+@pytest.mark.parametrize("pattern", ["a layer of 4", "a layer of 7", "a layer of 8", "a layer of 11",
+                                     "a dot's bias from the one before",
                                      "a dot's bias from a relu before", "a weight read between",
                                      "an input read between"])
 def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
@@ -475,10 +476,10 @@ def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
     rng = random.Random(7)
 
     def build(leaves):
-        xs, ws, bs = leaves[:5], [leaves[5 + 5 * j:10 + 5 * j] for j in range(4)], leaves[25:29]
+        xs, ws, bs = leaves[:5], [leaves[5 + 5 * j:10 + 5 * j] for j in range(11)], leaves[60:71]
         d0 = V.dot(ws[0], xs, bs[0])
-        if pattern == "a layer":
-            outs = [d0.relu()] + [V.dot(ws[j], xs, bs[j]).relu() for j in range(1, 4)]
+        if pattern.startswith("a layer of "):  # summed eight at a time, and the rest
+            outs = [d0.relu()] + [V.dot(ws[j], xs, bs[j]).relu() for j in range(1, int(pattern[11:]))]
             return sum(outs[1:], outs[0]) * 0.5
         if pattern == "a dot's bias from the one before":
             d1 = V.dot(ws[1], xs, d0)
@@ -487,12 +488,12 @@ def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
             d1 = V.dot(ws[1], xs, d0.relu())
             return d1 + d0
         shared = ws[1][0] if pattern == "a weight read between" else xs[2]
-        between = shared * leaves[29]
+        between = shared * leaves[71]
         d1 = V.dot(ws[1], xs, bs[1])
-        return d0 + between + d1 + shared * leaves[30]  # three terms in the shared grad
+        return d0 + between + d1 + shared * leaves[72]  # three terms in the shared grad
 
-    _replays_as_built(engine, build, [rng.gauss(0, 1) for _ in range(31)],
-                      [[rng.gauss(0, 1) for _ in range(31)] for _ in range(20)])
+    _replays_as_built(engine, build, [rng.gauss(0, 1) for _ in range(73)],
+                      [[rng.gauss(0, 1) for _ in range(73)] for _ in range(20)])
 
 
 @pytest.mark.parametrize("pattern", ["a layer of neurons", "the relu is the root",
