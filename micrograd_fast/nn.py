@@ -58,6 +58,11 @@ class Neuron(Module):
         self.fused = FUSED if fused is None else fused
         self._warned = False
 
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name in _HOW_DEPENDS_ON:
+            object.__setattr__(self, "_how", _how(self))
+
     @property
     def fused(self):
         """Whether this neuron builds one dot node (when its inputs allow it)."""
@@ -117,10 +122,20 @@ class Layer(Module):
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
 
     def __call__(self, x):
+        return self._call(x, False)[0]
+
+    def _call(self, x, checked):
+        """(the output, as __call__ gives it; whether it is a list of an engine's own Values,
+        which the next layer's neurons take without looking). ``checked``: x is such a list."""
         x = x if type(x) is list or type(x) is tuple else list(x)
-        fusable = _fusable_inputs(x, self.neurons[0].b)  # checked once for every neuron
-        out = [n._call(x, fusable) for n in self.neurons]
-        return out[0] if len(out) == 1 else out  # micrograd's behaviour, kept for drop-in use
+        neurons = self.neurons
+        fusable = checked or _fusable_inputs(x, neurons[0].b)  # checked once for every neuron
+        out = _same_dots(neurons, x) if fusable else None
+        if out is None:
+            out, own = [n._call(x, fusable) for n in neurons], False
+        else:
+            out, own = out
+        return (out[0], False) if len(out) == 1 else (out, own)  # micrograd's behaviour, kept for drop-in use
 
     def parameters(self):
         return [p for n in self.neurons for p in n.parameters()]
@@ -138,8 +153,12 @@ class MLP(Module):
                        for i in range(len(nouts))]
 
     def __call__(self, x):
+        checked = False
         for layer in self.layers:
-            x = layer(x)
+            if type(layer) is Layer:  # (a subclass's own __call__ runs)
+                x, checked = layer._call(x, checked)
+            else:
+                x, checked = layer(x), False
         return x
 
     def parameters(self):
@@ -173,7 +192,66 @@ class MLP(Module):
 # call its operators); anything else is left to the engine, which accepts numbers and
 # raises TypeError otherwise.
 _FUSABLE = {int: True, float: True, engine.PureValue: True, engine.Value: True}
+_FUSABLE_TYPES = set(_FUSABLE)  # those of them that are True
 _OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
+
+
+# A layer's neurons, as built, all make a dot node of the same engine and apply the same
+# activation. Layer.__call__ then makes them in one comprehension instead of calling each
+# Neuron: the same calls on the same Values in the same order (each Neuron's dot, then its
+# activation as x.relu() finds it), for a quarter fewer instructions per fused training
+# step. Each Neuron keeps in ``_how`` what its output depends on besides its weights and
+# inputs, made again whenever one of those attributes is set; equal ones are one object,
+# so the comprehension compares identities. When the dot and the activation are the
+# engine's own, the outputs are that engine's Values, which the next layer of an MLP takes
+# without looking at their types.
+
+_HOW_DEPENDS_ON = frozenset({"b", "nonlin", "activation", "_dot"})
+_HOWS = {}
+_UNSET = object()
+
+# an engine's own dot -> (its Value class, its activations as it defines them): a notebook
+# may set its own activation on the class
+_OWN = {cls.dot: (cls, {name: vars(cls)[name] for name in ACTIVATIONS})
+        for cls in {engine.Value, engine.PureValue}}
+
+
+def _how(neuron):
+    """(the bias's type, nonlin, activation) when the neuron makes a dot node, else None."""
+    # (getattr, not vars(): a __dict__ taken out makes every later attribute read slower)
+    nonlin, activation = getattr(neuron, "nonlin", _UNSET), getattr(neuron, "activation", _UNSET)
+    if not getattr(neuron, "_dot", False) or nonlin is _UNSET or activation is _UNSET:
+        return None
+    how = (type(neuron.b), nonlin, activation)
+    return _HOWS.setdefault(how, how)
+
+
+def _same_dots(neurons, x):
+    """The neurons' outputs on inputs ``x`` (of types a dot takes), as each Neuron's _call
+    gives them, and whether they are an engine's own Values, when every neuron has the
+    first one's _how; None otherwise, or when a neuron's weights are not as many as the
+    inputs (micrograd's zip then decides)."""
+    how = neurons[0]._how
+    if how is None:
+        return None
+    dot = how[0].dot
+    engine_value, activations = _OWN.get(dot, (None, {}))
+    activate = activations.get(how[2]) if how[1] else None
+    own = activate is not None and vars(engine_value).get(how[2]) is activate
+    try:
+        if own:
+            out = [activate(dot(n.w, x, n.b)) for n in neurons if n._how is how]
+        else:
+            out = [dot(n.w, x, n.b) for n in neurons if n._how is how]
+    except ValueError:  # a length mismatch (dot and the own activations raise no other ValueError)
+        return None
+    if len(out) != len(neurons):
+        return None
+    if not how[1]:
+        return out, engine_value is not None
+    if not own:
+        out = [getattr(d, how[2])() for d in out]
+    return out, own
 
 
 def _first_caller_outside():
@@ -189,7 +267,7 @@ def _fusable_inputs(x, bias):
     """Whether the inputs ``x`` let a Neuron build one dot node; a TypeError if they are
     micrograd's Values and the Neuron's are ours."""
     types = set(map(type, x))
-    if _fusable(types):
+    if types <= _FUSABLE_TYPES or _fusable(types):
         return True
     _check_not_mixed(types, bias)
     return False
@@ -201,6 +279,8 @@ def _fusable(types):
         fusable = _FUSABLE.get(t)
         if fusable is None:
             fusable = _FUSABLE[t] = _classify(t)
+            if fusable:
+                _FUSABLE_TYPES.add(t)
         if not fusable:
             return False
     return True

@@ -1,5 +1,6 @@
 """micrograd's nn on both engines: same weights, same reprs, same training numbers."""
 
+import copy
 import math
 import random
 import struct
@@ -367,3 +368,80 @@ def test_methods_attached_to_module_reach_every_module(engine, monkeypatch):
     model = nn.MLP(2, [3, 1], value_type=engine.Value)
     monkeypatch.setattr(nn.Module, "count", lambda self: len(self.parameters()), raising=False)
     assert (model.count(), model.layers[0].count(), model.layers[0].neurons[0].count()) == (13, 9, 3)
+
+
+def _shape(v, depth=3):
+    """What a user can see of an output: its type, op, data and, a few levels down, its operands'."""
+    if not hasattr(v, "_op"):
+        return (type(v).__name__, v)
+    below = [] if depth == 0 else sorted((_shape(c, depth - 1) for c in v._prev), key=repr)
+    return (type(v).__name__, v._op, _bits(v.data), below)
+
+
+def _each_layer_by_hand(model, x):
+    """micrograd's MLP.__call__ and Layer.__call__, each Neuron called by itself."""
+    for layer in model.layers:
+        out = [n(x) for n in layer.neurons]
+        x = out[0] if len(out) == 1 else out
+    return x
+
+
+def _changes(engine):
+    V = engine.Value
+
+    def relu_of_the_class(self):  # a notebook's own activation, set on the class
+        return self * 2.0
+
+    Traced = traced_value(V)
+
+    def relu_into_a_traced_value(self):  # whose own + and * the next layer must call
+        return Traced(max(self.data, 0.0), (self,), "ReLU")
+
+    class OwnDot(V):  # a Value whose dot makes one of those
+        @staticmethod
+        def dot(ws, xs, bias=0.0):
+            return Traced(V.dot(ws, xs, bias).data, (bias,), "dot")
+
+    def linear_with_its_own_dot(m):
+        for n in m.layers[0].neurons:
+            n.nonlin, n.b = False, OwnDot(n.b.data)
+
+    return {
+        "as built": lambda m: None,
+        "one neuron not fused": lambda m: setattr(m.layers[1].neurons[3], "fused", False),
+        "one neuron linear": lambda m: setattr(m.layers[1].neurons[0], "nonlin", False),
+        "one neuron tanh": lambda m: setattr(m.layers[0].neurons[5], "activation", "tanh"),
+        "every neuron sigmoid": lambda m: [setattr(n, "activation", "sigmoid")
+                                           for layer in m.layers for n in layer.neurons],
+        "a bias of a subclass": lambda m: setattr(m.layers[1].neurons[2], "b",
+                                                  type("Sub", (V,), {})(0.25)),
+        "a neuron replaced": lambda m: m.layers[1].neurons.__setitem__(4, nn.Neuron(16, value_type=V)),
+        "a weight fewer": lambda m: m.layers[1].neurons[1].w.pop(),
+        "relu set on the class": lambda m: setattr(V, "relu", relu_of_the_class),
+        "relu set on the class, of a type with operators": lambda m: setattr(
+            V, "relu", relu_into_a_traced_value),
+        "a copied model": lambda m: m.layers.__setitem__(1, copy.deepcopy(m.layers[1])),
+        "a linear layer whose bias has its own dot": linear_with_its_own_dot,
+    }
+
+
+@pytest.mark.parametrize("change", ["as built", "one neuron not fused", "one neuron linear",
+                                    "one neuron tanh", "every neuron sigmoid", "a bias of a subclass",
+                                    "a neuron replaced", "a weight fewer", "relu set on the class",
+                                    "relu set on the class, of a type with operators",
+                                    "a copied model", "a linear layer whose bias has its own dot"])
+def test_a_layer_computes_what_its_neurons_compute_one_by_one(engine, change, monkeypatch):
+    """Layer.__call__ makes a layer's dots in one go when its neurons are alike: whatever
+    was changed on a neuron, a layer or the Value class, the outputs are those of each
+    Neuron called by itself (micrograd's loop), with the same nodes below them."""
+    monkeypatch.setattr(engine.Value, "relu", engine.Value.relu)  # restored after the test
+    random.seed(5)
+    model = nn.MLP(2, [16, 16, 1], value_type=engine.Value)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the weight fewer's zip warning
+        _changes(engine)[change](model)
+        x = [engine.Value(0.75), engine.Value(-1.5)]
+        assert _shape(model(x)) == _shape(_each_layer_by_hand(model, x))
+        hidden = model.layers[0](x)
+        assert [_shape(h) for h in model.layers[1](hidden)] == [
+            _shape(n(hidden)) for n in model.layers[1].neurons]
