@@ -46,6 +46,8 @@ class Module:
 
 class Neuron(Module):
 
+    _how = None  # (see _same_dots) what a Neuron unpickled from an older version reads
+
     def __init__(self, nin, nonlin=True, *, activation="relu", value_type=None, fused=None):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, "

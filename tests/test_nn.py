@@ -422,6 +422,7 @@ def _changes(engine):
             V, "relu", relu_into_a_traced_value),
         "a copied model": lambda m: m.layers.__setitem__(1, copy.deepcopy(m.layers[1])),
         "a linear layer whose bias has its own dot": linear_with_its_own_dot,
+        "a neuron pickled by an older version": lambda m: vars(m.layers[1].neurons[6]).pop("_how"),
     }
 
 
@@ -429,7 +430,8 @@ def _changes(engine):
                                     "one neuron tanh", "every neuron sigmoid", "a bias of a subclass",
                                     "a neuron replaced", "a weight fewer", "relu set on the class",
                                     "relu set on the class, of a type with operators",
-                                    "a copied model", "a linear layer whose bias has its own dot"])
+                                    "a copied model", "a linear layer whose bias has its own dot",
+                                    "a neuron pickled by an older version"])
 def test_a_layer_computes_what_its_neurons_compute_one_by_one(engine, change, monkeypatch):
     """Layer.__call__ makes a layer's dots in one go when its neurons are alike: whatever
     was changed on a neuron, a layer or the Value class, the outputs are those of each
