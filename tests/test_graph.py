@@ -5,6 +5,7 @@ import gc
 import pickle
 import struct
 from array import array
+from types import SimpleNamespace
 
 import pytest
 
@@ -277,86 +278,79 @@ class _RunsTheGraph:
         return self.value
 
 
-def _every_read(engine, a, ab, mid, top, graph, other, below):
-    """The ways a node's numbers are read or written after a replay; each gives what it saw.
-    ``other`` and ``below`` are Graphs over some of the same nodes, built before the replay."""
-    from micrograd_fast import optim
-    V = engine.Value
-
-    def divide():
-        graph.forward([0.0])  # mid = a * b + a is 0 now
-        try:
-            return [1.0 / mid]
-        except ZeroDivisionError as error:
-            return [str(error)]
-
-    def set_during_a_replay():
-        mid.data = _RunsTheGraph(graph, 9.0)
-        seen = [mid.data, ab.data, ab.grad]
-        mid.grad = _RunsTheGraph(graph, 4.0)
-        return seen + [mid.grad, mid.data, ab.grad]
-
-    def zero_then_replay():
-        optim.SGD([mid, ab], lr=0.5).zero_grad()
-        graph.forward([1.5])
-        return [mid.grad, ab.grad, mid.data]
-
-    def free_the_graph():
-        nonlocal graph
-        graph = None
-        gc.collect()
-        return [mid.data, mid.grad, ab.data, ab.grad]
-
-    return {
-        "the getters": lambda: [mid.data, mid.grad, ab.data, ab.grad, top.data, top.grad],
-        "ops on inner nodes": lambda: [(mid * 2.0).data, (ab + mid).data, mid.relu().data,
-                                       (2.0 ** mid).data, V.dot([mid], [ab], 1.0).data, (-mid).data],
-        "backward() from an inner node": lambda: (mid.backward(), [ab.grad, a.grad, mid.grad])[1],
-        "another Graph over inner nodes": lambda: (
-            engine.Graph(mid * ab).forward(), [ab.grad, mid.data]),
-        "another Graph's replay": lambda: (
-            engine.Graph(mid * ab).backward(), [ab.grad, mid.grad, a.grad]),
-        "copy, pickle and repr": lambda: [copy.copy(mid).data, pickle.loads(pickle.dumps(ab)).grad,
-                                          repr(mid), V(mid).data],
-        "an SGD step on inner nodes": lambda: (
-            optim.SGD([mid, ab], lr=0.5).step(), [mid.data, ab.data])[1],
-        "an Adam step on inner nodes": lambda: (
-            optim.Adam([mid, ab], lr=0.5).step(), [mid.data, ab.data])[1],
-        "zero_grad then a replay": zero_then_replay,
-        "Value.__init__ on an inner node": lambda: (
-            mid.__init__(2.0), graph.forward([1.0]), [mid.data, mid.grad, top.data, ab.data])[2],
-        "a setter then a replay": lambda: (
-            setattr(ab, "grad", 5.0), graph.forward([1.0]), [ab.grad, ab.data])[2],
-        "a setter running the graph": set_during_a_replay,
-        "_prev and a node's _backward()": lambda: (
-            sorted(c.data for c in top._prev), mid._backward(), [ab.grad, a.grad])[2],
-        "a _backward given by hand": lambda: (
-            setattr(mid, "_backward", lambda: None), top.backward(), [ab.grad, mid.grad])[2],
-        "a Python _backward running a Graph": lambda: (
-            setattr(mid, "_backward", lambda: (below.forward([0.25]), below.backward())),
-            top.backward(), [ab.grad, ab.data, a.grad])[2],
-        "a Graph built before, replayed": lambda: (
-            setattr(a, "data", 2.0), other.forward(), [mid.data, ab.data, top.data])[2],
-        "a Graph built before, run back": lambda: (
-            other.backward(), [mid.grad, ab.grad, mid.data])[1],
-        "division by an inner node": divide,
-        "the graph freed": free_the_graph,
-    }
+def _divide(s):
+    s.graph.forward([0.0])  # mid = a * b + a is 0 now
+    try:
+        return [1.0 / s.mid]
+    except ZeroDivisionError as error:
+        return [str(error)]
 
 
-@pytest.mark.parametrize("read", ["the getters", "ops on inner nodes", "backward() from an inner node",
-                                  "another Graph over inner nodes", "another Graph's replay",
-                                  "copy, pickle and repr", "an SGD step on inner nodes",
-                                  "an Adam step on inner nodes", "zero_grad then a replay",
-                                  "Value.__init__ on an inner node", "a setter then a replay",
-                                  "a setter running the graph", "_prev and a node's _backward()",
-                                  "a _backward given by hand", "a Python _backward running a Graph",
-                                  "a Graph built before, replayed", "a Graph built before, run back",
-                                  "division by an inner node", "the graph freed"])
+def _set_during_a_replay(s):
+    s.mid.data = _RunsTheGraph(s.graph, 9.0)
+    seen = [s.mid.data, s.ab.data, s.ab.grad]
+    s.mid.grad = _RunsTheGraph(s.graph, 4.0)
+    return seen + [s.mid.grad, s.mid.data, s.ab.grad]
+
+
+def _zero_then_replay(s):
+    s.optim.SGD([s.mid, s.ab], lr=0.5).zero_grad()
+    s.graph.forward([1.5])
+    return [s.mid.grad, s.ab.grad, s.mid.data]
+
+
+def _free_the_graph(s):
+    s.graph = None
+    gc.collect()
+    return [s.mid.data, s.mid.grad, s.ab.data, s.ab.grad]
+
+
+# The ways a node's numbers are read or written after a replay; each gives what it saw.
+# ``s`` holds the nodes, the replayed graph, and ``other`` and ``below``: Graphs over some
+# of the same nodes, built before the replay.
+_READS = {
+    "the getters": lambda s: [s.mid.data, s.mid.grad, s.ab.data, s.ab.grad, s.top.data, s.top.grad],
+    "ops on inner nodes": lambda s: [(s.mid * 2.0).data, (s.ab + s.mid).data, s.mid.relu().data,
+                                     (2.0 ** s.mid).data, s.V.dot([s.mid], [s.ab], 1.0).data,
+                                     (-s.mid).data],
+    "backward() from an inner node": lambda s: (s.mid.backward(), [s.ab.grad, s.a.grad, s.mid.grad])[1],
+    "another Graph over inner nodes": lambda s: [s.Graph(s.mid * s.ab).forward(), s.ab.grad, s.mid.data],
+    "another Graph's replay": lambda s: (
+        s.Graph(s.mid * s.ab).backward(), [s.ab.grad, s.mid.grad, s.a.grad])[1],
+    "copy, pickle and repr": lambda s: [copy.copy(s.mid).data, pickle.loads(pickle.dumps(s.ab)).grad,
+                                        repr(s.mid), s.V(s.mid).data],
+    "an SGD step on inner nodes": lambda s: (
+        s.optim.SGD([s.mid, s.ab], lr=0.5).step(), [s.mid.data, s.ab.data])[1],
+    "an Adam step on inner nodes": lambda s: (
+        s.optim.Adam([s.mid, s.ab], lr=0.5).step(), [s.mid.data, s.ab.data])[1],
+    "zero_grad then a replay": _zero_then_replay,
+    "Value.__init__ on an inner node": lambda s: (
+        s.mid.__init__(2.0), s.graph.forward([1.0]), [s.mid.data, s.mid.grad, s.top.data, s.ab.data])[2],
+    "a setter then a replay": lambda s: (
+        setattr(s.ab, "grad", 5.0), s.graph.forward([1.0]), [s.ab.grad, s.ab.data])[2],
+    "a setter running the graph": _set_during_a_replay,
+    "_prev and a node's _backward()": lambda s: (
+        sorted(c.data for c in s.top._prev), s.mid._backward(), [s.ab.grad, s.a.grad])[2],
+    "a _backward given by hand": lambda s: (
+        setattr(s.mid, "_backward", lambda: None), s.top.backward(), [s.ab.grad, s.mid.grad])[2],
+    "a Python _backward running a Graph": lambda s: (
+        setattr(s.mid, "_backward", lambda: (s.below.forward([0.25]), s.below.backward())),
+        s.top.backward(), [s.ab.grad, s.ab.data, s.a.grad])[2],
+    "a Graph built before, replayed": lambda s: (
+        setattr(s.a, "data", 2.0), s.other.forward(), [s.mid.data, s.ab.data, s.top.data])[2],
+    "a Graph built before, run back": lambda s: (
+        s.other.backward(), [s.mid.grad, s.ab.grad, s.mid.data])[1],
+    "division by an inner node": _divide,
+    "the graph freed": _free_the_graph,
+}
+
+
+@pytest.mark.parametrize("read", _READS)
 def test_inner_nodes_read_after_a_replay_hold_its_numbers(engine_pair, read):
     """The compiled Graph writes its inner nodes' numbers into them only when something
     reads or writes one: every such way sees what the pure engine, which writes them at
     once, shows, bit for bit."""
+    from micrograd_fast import optim
     seen = []
     for engine in engine_pair:
         V = engine.Value
@@ -364,14 +358,14 @@ def test_inner_nodes_read_after_a_replay_hold_its_numbers(engine_pair, read):
         ab = a * b
         mid = ab + a
         top = (mid * mid + b).relu() + mid.tanh() * a
-        graph = engine.Graph(top, inputs=[a])
-        other, below = engine.Graph(mid), engine.Graph(ab * 3.0, inputs=[a])
-        graph.forward([0.75])
-        graph.backward()
-        graph.forward([1.25])  # data newer than the grads: both wait in the compiled tape
-        reads = _every_read(engine, a, ab, mid, top, graph, other, below)
-        del graph  # (the reads hold it, but for the one that frees it)
-        observed = reads[read]()
+        s = SimpleNamespace(V=V, Graph=engine.Graph, optim=optim, a=a, ab=ab, mid=mid, top=top,
+                            graph=engine.Graph(top, inputs=[a]), other=engine.Graph(mid),
+                            below=engine.Graph(ab * 3.0, inputs=[a]))
+        s.graph.forward([0.75])
+        s.graph.backward()
+        s.graph.forward([1.25])  # data newer than the grads: both wait in the compiled tape
+        observed = _READS[read](s)
+        del s  # (the graph freed: its last reference was there)
         seen.append([_bits([x]) if isinstance(x, float) else x for x in observed]
                     + _bits([a.grad, b.grad, a.data, b.data]))
     assert seen[0] == seen[1]
