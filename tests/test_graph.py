@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from micrograd_fast import nn
+from micrograd_fast import nn, optim
 from helpers import train_moons, train_moons_replayed
 
 
@@ -219,26 +219,22 @@ def test_backward_differentiates_at_the_nodes_current_data(engine):
     assert a.grad == 7.0
 
 
-def _every_write(engine, a, b, mid, others):
-    """The ways a node's data changes between a Graph's forward() and its backward()."""
-    from micrograd_fast import optim
-    return {
-        "nothing": lambda: None,
-        "an inner node's data": lambda: setattr(mid, "data", -0.75),
-        "a leaf's data": lambda: setattr(a, "data", 2.5),
-        "an SGD step": lambda: optim.SGD([a, b, mid], lr=0.25).step(),  # mid: an inner node
-        "an Adam step": lambda: optim.Adam([a, b, mid], lr=0.25).step(),
-        "another Graph's forward": lambda: others.forward([3.5]),
-        "another Graph's backward then forward": lambda: (others.backward(), others.forward()),
-        "Value.__init__ on a leaf": lambda: a.__init__(1.5),
-        "Value.__init__ on an inner node": lambda: mid.__init__(0.3),
-    }
+# The ways a node's data changes between a Graph's forward() and its backward(); ``s``
+# holds the nodes and ``others``, a Graph that sets a, and so mid's data too.
+_WRITES = {
+    "nothing": lambda s: None,
+    "an inner node's data": lambda s: setattr(s.mid, "data", -0.75),
+    "a leaf's data": lambda s: setattr(s.a, "data", 2.5),
+    "an SGD step": lambda s: optim.SGD([s.a, s.b, s.mid], lr=0.25).step(),  # mid: an inner node
+    "an Adam step": lambda s: optim.Adam([s.a, s.b, s.mid], lr=0.25).step(),
+    "another Graph's forward": lambda s: s.others.forward([3.5]),
+    "another Graph's backward then forward": lambda s: (s.others.backward(), s.others.forward()),
+    "Value.__init__ on a leaf": lambda s: s.a.__init__(1.5),
+    "Value.__init__ on an inner node": lambda s: s.mid.__init__(0.3),
+}
 
 
-@pytest.mark.parametrize("write", ["nothing", "an inner node's data", "a leaf's data", "an SGD step",
-                                   "an Adam step", "another Graph's forward",
-                                   "another Graph's backward then forward", "Value.__init__ on a leaf",
-                                   "Value.__init__ on an inner node"])
+@pytest.mark.parametrize("write", _WRITES)
 def test_a_replay_sees_every_write_between_its_steps(engine, write):
     """forward() then backward(), with one write between (and one before the next forward()):
     the grads and data are those of loss.backward() and of a Graph built again, on the nodes
@@ -249,8 +245,11 @@ def test_a_replay_sees_every_write_between_its_steps(engine, write):
     mid = a * b + a
     root = (mid * mid + b).relu() + mid.tanh() * a
     graph = engine.Graph(root)
-    others = engine.Graph(mid * 2.0, inputs=[a])  # sets a, and so mid's data too
-    change = _every_write(engine, a, b, mid, others)[write]
+    s = SimpleNamespace(a=a, b=b, mid=mid, others=engine.Graph(mid * 2.0, inputs=[a]))
+
+    def change():
+        _WRITES[write](s)
+
     for _ in range(2):
         graph.forward()
         change()
@@ -294,7 +293,7 @@ def _set_during_a_replay(s):
 
 
 def _zero_then_replay(s):
-    s.optim.SGD([s.mid, s.ab], lr=0.5).zero_grad()
+    optim.SGD([s.mid, s.ab], lr=0.5).zero_grad()
     s.graph.forward([1.5])
     return [s.mid.grad, s.ab.grad, s.mid.data]
 
@@ -320,9 +319,9 @@ _READS = {
     "copy, pickle and repr": lambda s: [copy.copy(s.mid).data, pickle.loads(pickle.dumps(s.ab)).grad,
                                         repr(s.mid), s.V(s.mid).data],
     "an SGD step on inner nodes": lambda s: (
-        s.optim.SGD([s.mid, s.ab], lr=0.5).step(), [s.mid.data, s.ab.data])[1],
+        optim.SGD([s.mid, s.ab], lr=0.5).step(), [s.mid.data, s.ab.data])[1],
     "an Adam step on inner nodes": lambda s: (
-        s.optim.Adam([s.mid, s.ab], lr=0.5).step(), [s.mid.data, s.ab.data])[1],
+        optim.Adam([s.mid, s.ab], lr=0.5).step(), [s.mid.data, s.ab.data])[1],
     "zero_grad then a replay": _zero_then_replay,
     "Value.__init__ on an inner node": lambda s: (
         s.mid.__init__(2.0), s.graph.forward([1.0]), [s.mid.data, s.mid.grad, s.top.data, s.ab.data])[2],
@@ -350,7 +349,6 @@ def test_inner_nodes_read_after_a_replay_hold_its_numbers(engine_pair, read):
     """The compiled Graph writes its inner nodes' numbers into them only when something
     reads or writes one: every such way sees what the pure engine, which writes them at
     once, shows, bit for bit."""
-    from micrograd_fast import optim
     seen = []
     for engine in engine_pair:
         V = engine.Value
@@ -358,7 +356,7 @@ def test_inner_nodes_read_after_a_replay_hold_its_numbers(engine_pair, read):
         ab = a * b
         mid = ab + a
         top = (mid * mid + b).relu() + mid.tanh() * a
-        s = SimpleNamespace(V=V, Graph=engine.Graph, optim=optim, a=a, ab=ab, mid=mid, top=top,
+        s = SimpleNamespace(V=V, Graph=engine.Graph, a=a, ab=ab, mid=mid, top=top,
                             graph=engine.Graph(top, inputs=[a]), other=engine.Graph(mid),
                             below=engine.Graph(ab * 3.0, inputs=[a]))
         s.graph.forward([0.75])
