@@ -383,9 +383,9 @@ cdef void _write_back(_Compiled c) noexcept:
 
 
 cdef void _leave_pending(_Compiled c, int what) noexcept:
-    """c's tape holds ``what`` for its inner nodes."""
+    """c's tape holds ``what`` for its inner nodes; another tape's numbers go into theirs first."""
     global _pending
-    if _pending != <PyObject*>c:  # (synced before the run; a __del__ may have run a Graph since)
+    if _pending != <PyObject*>c:
         _sync()
     c.unwritten |= what
     _pending = <PyObject*>c
@@ -514,12 +514,10 @@ cdef class Graph:
         cdef Py_ssize_t i
         if values is not None:
             self._take(values)  # before anything changes: a number's __float__ may run code
-        if _pending != <PyObject*>self._c:
-            _sync()  # another tape's numbers first: they may be this graph's nodes'
         if _reshaped == self._c.shape_seen:
-            _read_leaves(self._c, False)
+            _read_leaves(self._c, False)  # (a leaf's numbers are always in the node)
         else:
-            _sync()
+            _sync()  # every node's data is read: another tape's, or this one's, go in first
             self._read(False)
         if values is not None:
             for i in range(len(self.inputs)):
@@ -533,8 +531,6 @@ cdef class Graph:
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
-        if _pending != <PyObject*>self._c:
-            _sync()
         if _reshaped == self._c.shape_seen and _rewritten == self._c.data_seen:
             _read_leaves(self._c, True)
         else:
