@@ -510,10 +510,14 @@ cdef int _dot_group_forward(_Tape* t, _Step* s) except -1:
         w[j] = t.run[s[min(j, g - 1)].a + 1]
     _dots_forward(total, t.val, bias, w, t.run[s.a + 2], s.b)
     for j in range(g):
-        t.val[s[j].out] = total[j]
-        if s[j].act >= 0:
-            t.val[s[j].act] = _relu(total[j])
+        _dot_output(t.val, &s[j], total[j])
     return 0
+
+cdef inline void _dot_output(double* val, _Step* s, double total) noexcept:
+    """The dot's value, and that of the relu run in its step."""
+    val[s.out] = total
+    if s.act >= 0:
+        val[s.act] = _relu(total)
 
 cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     cdef Py_ssize_t* ops = t.run + s.a
@@ -531,9 +535,7 @@ cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     else:
         for i in range(1, s.b, 2):
             total = total + val[ops[i]] * val[ops[i + 1]]
-    val[s.out] = total
-    if s.act >= 0:
-        val[s.act] = _relu(total)
+    _dot_output(val, s, total)
     return 0
 
 cdef extern from *:
