@@ -132,11 +132,8 @@ class Layer(Module):
         x = x if type(x) is list or type(x) is tuple else list(x)
         neurons = self.neurons
         fusable = checked or _fusable_inputs(x, neurons[0].b)  # checked once for every neuron
-        out = _same_dots(neurons, x) if fusable else None
-        if out is None:
-            out, own = [n._call(x, fusable) for n in neurons], False
-        else:
-            out, own = out
+        made = _same_dots(neurons, x) if fusable else None
+        out, own = made or ([n._call(x, fusable) for n in neurons], False)
         return (out[0], False) if len(out) == 1 else (out, own)  # micrograd's behaviour, kept for drop-in use
 
     def parameters(self):
@@ -189,12 +186,12 @@ class MLP(Module):
         return load_torch(self, seq)
 
 
-# Operand types -> whether Value.dot computes what micrograd's w*x and + would with them.
-# Numbers and our Values can; a Value subclass with its own + or * cannot (micrograd would
-# call its operators); anything else is left to the engine, which accepts numbers and
-# raises TypeError otherwise.
-_FUSABLE = {int: True, float: True, engine.PureValue: True, engine.Value: True}
-_FUSABLE_TYPES = set(_FUSABLE)  # those of them that are True
+# The operand types with which Value.dot computes what micrograd's w*x and + would, and
+# those with which it does not, as classified so far. Numbers and our Values can; a Value
+# subclass with its own + or * cannot (micrograd would call its operators); anything else
+# is left to the engine, which accepts numbers and raises TypeError otherwise.
+_FUSABLE = {int, float, engine.PureValue, engine.Value}
+_NOT_FUSABLE = set()
 _OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
 
 
@@ -269,7 +266,7 @@ def _fusable_inputs(x, bias):
     """Whether the inputs ``x`` let a Neuron build one dot node; a TypeError if they are
     micrograd's Values and the Neuron's are ours."""
     types = set(map(type, x))
-    if types <= _FUSABLE_TYPES or _fusable(types):
+    if types <= _FUSABLE or _fusable(types):
         return True
     _check_not_mixed(types, bias)
     return False
@@ -278,12 +275,9 @@ def _fusable_inputs(x, bias):
 def _fusable(types):
     """True when operands of these ``types`` let a Neuron build one dot node."""
     for t in types:
-        fusable = _FUSABLE.get(t)
-        if fusable is None:
-            fusable = _FUSABLE[t] = _classify(t)
-            if fusable:
-                _FUSABLE_TYPES.add(t)
-        if not fusable:
+        if t not in _FUSABLE and t not in _NOT_FUSABLE:
+            (_FUSABLE if _classify(t) else _NOT_FUSABLE).add(t)
+        if t in _NOT_FUSABLE:
             return False
     return True
 
