@@ -382,25 +382,53 @@ cdef Value _dot(object ws, object xs, object bias):
     if n != len(xs):
         raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(xs)}")
     b = _dot_operand(bias)
-    # A list is read in place only when reading it runs no Python code (Values, floats
-    # and ints); otherwise each sequence is read once, first, so that a number's
-    # __float__ cannot change what is being read.
-    if type(ws) is list or type(xs) is list:
-        for i in range(n):
+    cdef tuple operands = _operand_tuple(2 * n + 1)  # bias, w0, x0, w1, x1, ...: untracked until filled
+    _fill(operands, 0, b)
+    # A layer's dots are Values times Values: those pairs are taken as they come, which
+    # runs no Python code, and summed meanwhile. From the first pair that is not, a list
+    # is read in place only when reading the rest runs none either (floats and ints);
+    # otherwise each sequence is read once, first, so that a number's __float__ cannot
+    # change what is being read.
+    _sync()  # the data are read
+    cdef uint64_t seen = _rewritten
+    cdef double total = _operand(<PyObject*>b)
+    cdef Py_ssize_t done = _fill_values(operands, ws, xs, n, &total)
+    if done < n and (type(ws) is list or type(xs) is list):
+        for i in range(done, n):
             if not (_plain(<object>PySequence_Fast_GET_ITEM(ws, i)) and
                     _plain(<object>PySequence_Fast_GET_ITEM(xs, i))):
                 ws, xs = tuple(ws), tuple(xs)
                 break
-    cdef tuple operands = _operand_tuple(2 * n + 1)  # bias, w0, x0, w1, x1, ...: untracked until filled
-    _fill(operands, 0, b)
-    for i in range(n):
+    for i in range(done, n):
         _fill(operands, 2 * i + 1, _dot_operand(<object>PySequence_Fast_GET_ITEM(ws, i)))
         _fill(operands, 2 * i + 2, _dot_operand(<object>PySequence_Fast_GET_ITEM(xs, i)))
     PyObject_GC_Track(<PyObject*>operands)
     cdef Value out = _node(DOT, None, operands, 0)
-    _sync()
-    _dot_forward(out)
+    if done == n and _rewritten == seen:  # (making the node may run a collection, and a __del__)
+        out._data = total  # what _dot_forward(out) computes: no number has changed since
+    else:
+        _sync()
+        _dot_forward(out)
     return out
+
+cdef Py_ssize_t _fill_values(tuple operands, object ws, object xs, Py_ssize_t n, double* total) noexcept:
+    """Put the pairs ws[i], xs[i] in the operands, from the first on, while both are
+    Values of the engine's own type, and add their products to ``total`` as _dot_forward
+    does; how many pairs were put."""
+    cdef PyObject* w
+    cdef PyObject* x
+    cdef Py_ssize_t i
+    cdef double t = total[0]
+    for i in range(n):
+        w = PySequence_Fast_GET_ITEM(ws, i)
+        x = PySequence_Fast_GET_ITEM(xs, i)
+        if Py_TYPE(w) != <_TypeSlots*>Value or Py_TYPE(x) != <_TypeSlots*>Value:
+            return i
+        _fill(operands, 2 * i + 1, <object>w)
+        _fill(operands, 2 * i + 2, <object>x)
+        t = t + (<Value>w)._data * (<Value>x)._data
+    total[0] = t
+    return n
 
 cdef inline bint _plain(object x) noexcept:
     """A Value, float or int: nothing of the user's runs when it is read."""
@@ -438,24 +466,26 @@ cdef int _dot_forward(Value out) except -1:
 
 cdef int _dot_backward(Value out, double g) except -1:
     # as the unfused graph does: the last product first, each w before its x, the bias last
+    # (the backward walk's sweep runs the same loop, placing the operands as it goes)
     cdef tuple ops = <tuple>out._b
-    cdef PyObject* w
-    cdef PyObject* x
-    cdef double w_data, x_data
     cdef Py_ssize_t i
     for i in range(len(ops) - 2, 0, -2):
-        w = PyTuple_GET_ITEM(ops, i)
-        x = PyTuple_GET_ITEM(ops, i + 1)
-        w_data = _operand(w)  # both read before either grad changes: the same numbers when w is x
-        x_data = _operand(x)
-        if PyObject_TypeCheck(<object>w, Value):
-            (<Value>w)._grad = (<Value>w)._grad + x_data * g
-        if PyObject_TypeCheck(<object>x, Value):
-            (<Value>x)._grad = (<Value>x)._grad + w_data * g
-    w = PyTuple_GET_ITEM(ops, 0)
-    if PyObject_TypeCheck(<object>w, Value):
-        (<Value>w)._grad = (<Value>w)._grad + g
+        _product_backward(PyTuple_GET_ITEM(ops, i), PyTuple_GET_ITEM(ops, i + 1), g)
+    _bias_backward(PyTuple_GET_ITEM(ops, 0), g)
     return 0
+
+cdef inline void _product_backward(PyObject* w, PyObject* x, double g) noexcept:
+    """One product w*x of a dot passes on g."""
+    cdef double w_data = _operand(w)  # both read before either grad changes: the same numbers when w is x
+    cdef double x_data = _operand(x)
+    if PyObject_TypeCheck(<object>w, Value):
+        (<Value>w)._grad = (<Value>w)._grad + x_data * g
+    if PyObject_TypeCheck(<object>x, Value):
+        (<Value>x)._grad = (<Value>x)._grad + w_data * g
+
+cdef inline void _bias_backward(PyObject* b, double g) noexcept:
+    if PyObject_TypeCheck(<object>b, Value):
+        (<Value>b)._grad = (<Value>b)._grad + g
 
 # On the tape, a dot's operands are either a run (its step's K flag unset): bias, w0, x0,
 # w1, x1, ... as indices, a number's gradient summed into its own index, which nothing

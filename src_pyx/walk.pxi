@@ -239,11 +239,11 @@ cdef inline int _place(_Walk* w, PyObject* child, uint64_t parent, uint64_t newe
     nothing to do (a plain leaf), 0 when the child is too old for the window."""
     cdef uint64_t stamp = _stamp_of(child)[0]
     cdef uint64_t age
+    if stamp & (OPCODE_MASK | PY) == LEAF:
+        return 1  # a plain leaf: its gradient is all it gets (it has no slot: its age does not matter)
     if stamp >> SERIAL_SHIFT >= parent >> SERIAL_SHIFT or stamp & PY:
         raise SystemError("micrograd_fast: backward() met a node changed by hand that is "
                           "not marked BY_HAND (an engine bug)")
-    if stamp & OPCODE_MASK == LEAF:
-        return 1  # a plain leaf: its gradient is all it gets
     age = newest - (stamp >> SERIAL_SHIFT)
     if age >= <uint64_t>SPARE_MAX and age >= <uint64_t>(WINDOW_PER_NODE * taken):
         return 0  # too old for the window
@@ -253,6 +253,34 @@ cdef inline int _place(_Walk* w, PyObject* child, uint64_t parent, uint64_t newe
     if <Py_ssize_t>age > last[0]:
         last[0] = age
     return 1
+
+
+cdef inline int _place_operand(_Walk* w, PyObject* child, uint64_t parent, uint64_t newest,
+                               Py_ssize_t taken, Py_ssize_t* last) except -1:
+    """_place for a dot's operand, which may be a number (nothing to place)."""
+    if not PyObject_TypeCheck(<object>child, Value):
+        return 1
+    return _place(w, child, parent, newest, taken, last)
+
+
+cdef int _sweep_dot(Value v, _Walk* w, uint64_t stamp, uint64_t newest, Py_ssize_t taken,
+                    Py_ssize_t* last) except -1:
+    """A dot's chain rule (_dot_backward's loop), each operand put in its slot as it
+    gets its share, in one pass over them: 1 when all were placed, 0 when one was too
+    old for the window (every operand still gets its share)."""
+    cdef tuple ops = <tuple>v._b
+    cdef double g = v._grad
+    cdef Py_ssize_t i
+    cdef int placed = 1
+    for i in range(len(ops) - 2, 0, -2):
+        _product_backward(PyTuple_GET_ITEM(ops, i), PyTuple_GET_ITEM(ops, i + 1), g)
+        if placed:
+            placed = (_place_operand(w, PyTuple_GET_ITEM(ops, i), stamp, newest, taken, last)
+                      and _place_operand(w, PyTuple_GET_ITEM(ops, i + 1), stamp, newest, taken, last))
+    _bias_backward(PyTuple_GET_ITEM(ops, 0), g)
+    if placed:
+        placed = _place_operand(w, PyTuple_GET_ITEM(ops, 0), stamp, newest, taken, last)
+    return placed
 
 
 cdef bint _sweep(Value root, _Walk* w, uint64_t* below) except -1:
@@ -265,9 +293,8 @@ cdef bint _sweep(Value root, _Walk* w, uint64_t* below) except -1:
     left empty.
     """
     cdef uint64_t newest = root._stamp >> SERIAL_SHIFT, stamp
-    cdef Py_ssize_t age = 0, last = 0, empty = 0, taken = 0, j
+    cdef Py_ssize_t age = 0, last = 0, empty = 0, taken = 0
     cdef PyObject* v
-    cdef tuple children
     cdef int placed
     if root._stamp & (OPCODE_MASK | PY) == LEAF:
         return True  # a plain leaf: nothing below it
@@ -288,17 +315,11 @@ cdef bint _sweep(Value root, _Walk* w, uint64_t* below) except -1:
             w.window[age] = NULL
             age += 1
             taken += 1
-            _BACKWARD[stamp & OPCODE_MASK](<Value>v, (<Value>v)._grad)
-            # then its children go to their slots, further down
+            # the node's chain rule, then its children go to their slots, further down
             if <int>(stamp & OPCODE_MASK) == DOT:
-                placed = 1
-                children = <tuple>(<Value>v)._b
-                for j in range(len(children)):
-                    if PyObject_TypeCheck(<object>PyTuple_GET_ITEM(children, j), Value):
-                        placed = _place(w, PyTuple_GET_ITEM(children, j), stamp, newest, taken, &last)
-                        if not placed:
-                            break
+                placed = _sweep_dot(<Value>v, w, stamp, newest, taken, &last)  # both at once
             else:
+                _BACKWARD[stamp & OPCODE_MASK](<Value>v, (<Value>v)._grad)
                 placed = _place(w, <PyObject*>(<Value>v)._a, stamp, newest, taken, &last)
                 if placed and not stamp & K and (<Value>v)._b is not None:
                     placed = _place(w, <PyObject*>(<Value>v)._b, stamp, newest, taken, &last)

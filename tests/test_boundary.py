@@ -50,6 +50,31 @@ def test_dot_reads_its_operands_as_they_were_when_called(engine, method, value, 
     assert run_on(engine.__name__, program).split() == ["32.5", "4.0", "6.0", "1.0", "2.0", "3.0"]
 
 
+DOT_WHILE_A_COLLECTION_CHANGES_AN_OPERAND = """
+import gc
+gc.disable()
+keep = [V(0.0) for _ in range(70_000)]  # more than are kept for reuse: the next node is a new allocation
+w0, x0 = V(2.0), V(3.0)
+ws, xs = [w0], [x0]
+class Changes:
+    def __del__(self):
+        w0.data = 5.0
+c = Changes(); c.me = c; del c  # garbage, for the next collection
+gc.set_threshold(1)  # which the next allocation the collector counts starts
+gc.enable()
+out = V.dot(ws, xs, 0.5)
+gc.disable()
+show(out.data, w0.data)
+"""
+
+
+def test_dot_reads_its_operands_after_a_collection_while_it_is_made(engine):
+    """0.5 + 5*3: the compiled engine sums the operands as it takes them, then makes the
+    node, whose memory may start a collection that runs a __del__; a number changed
+    then is read again (without that check the sum was 0.5 + 2*3)."""
+    assert run_on(engine.__name__, DOT_WHILE_A_COLLECTION_CHANGES_AN_OPERAND).split() == ["15.5", "5.0"]
+
+
 def test_dot_reads_each_sequence_once_and_first(engine):
     """Any iterable: each is iterated once, before any operand is converted."""
     events = []
