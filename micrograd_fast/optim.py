@@ -15,9 +15,10 @@ like ``params``, not as attributes on the Values.
 The learning rate is ``opt.lr``: set it yourself between steps, or let a
 ``LambdaLR`` set it to ``base_lr * lr_lambda(epoch)`` as torch's does.
 
-When every parameter is a Value of the compiled engine, ``zero_grad()`` and
-``step()`` run as one C loop in the engine, with the same arithmetic in the same
-order as the Python loops here: the same numbers, bit for bit.
+When every parameter is a Value of the compiled engine (and the hyperparameters are
+floats or ints), ``zero_grad()`` and ``step()`` run as one C loop in the engine,
+with the same arithmetic in the same order as the Python loops here: the same
+numbers, bit for bit.
 """
 
 import math
@@ -34,6 +35,14 @@ def _compiled_engine():
 
 def _zeros(n):
     return array("d", bytes(8 * n))
+
+
+def _plain(*numbers):
+    """Whether the C loops may take these hyperparameters as doubles: each is a float or
+    an int, whose arithmetic with a float is the double's. Any other number (a Decimal, a
+    float subclass with operators of its own) gets the Python loop, which does the
+    arithmetic with it as given, as the pure engine's Values get."""
+    return all(type(x) is float or type(x) is int or type(x) is bool for x in numbers)
 
 
 class Optimizer:
@@ -90,9 +99,10 @@ class SGD(Optimizer):
     def step(self):
         self._check_state(self.buffers)
         first, self.t = self.t == 0, self.t + 1
-        if self._engine is not None and self._engine._sgd_step(
-                self.params, self.buffers, self.lr, self.momentum, self.dampening,
-                self.weight_decay, self.nesterov, first):
+        if (self._engine is not None
+                and _plain(self.lr, self.momentum, self.dampening, self.weight_decay)
+                and self._engine._sgd_step(self.params, self.buffers, self.lr, self.momentum,
+                                           self.dampening, self.weight_decay, self.nesterov, first)):
             return
         for i, p in enumerate(self.params):
             d = p.grad
@@ -133,9 +143,10 @@ class Adam(Optimizer):
         self.t += 1
         step_size = self.lr / (1.0 - beta1 ** self.t)
         bias_correction2_sqrt = (1.0 - beta2 ** self.t) ** 0.5
-        if self._engine is not None and self._engine._adam_step(
-                self.params, self.m, self.v, beta1, beta2, self.eps, self.weight_decay,
-                step_size, bias_correction2_sqrt):
+        if (self._engine is not None
+                and _plain(beta1, beta2, self.eps, self.weight_decay, step_size, bias_correction2_sqrt)
+                and self._engine._adam_step(self.params, self.m, self.v, beta1, beta2, self.eps,
+                                            self.weight_decay, step_size, bias_correction2_sqrt)):
             return
         for i, p in enumerate(self.params):
             g = p.grad

@@ -291,9 +291,10 @@ class Value:
                 _BACKWARD[v._opcode](v, v._grad)
 
     def __rpow__(self, other, modulo=None):  # other ** self
-        if modulo is not None or _constant(other) is None:
+        k = None if modulo is not None else _constant(other)
+        if k is None:
             return NotImplemented
-        return _binary(POW, Value(_constant(other)), self)
+        return _binary(POW, Value(k), self)
 
     def __neg__(self):  # -self
         if type(self) is Value:
@@ -380,11 +381,12 @@ def _children_of(children):
     for child in children:
         if isinstance(child, Value):
             out.append(child)
-        elif _constant(child) is not None:
-            out.append(Value(_constant(child)))
-        else:
+            continue
+        k = _constant(child)  # (once: its __float__ is called once, as by the compiled engine)
+        if k is None:
             _refuse_other_engine(child)
             raise TypeError(f"Value children must be Values, not {type(child).__name__!r}")
+        out.append(Value(k))
     return tuple(out)
 
 

@@ -253,14 +253,20 @@ cdef tuple _with_relus_in_dots(list steps, list reads):
     return fused, fused_reads
 
 
+# the ops whose forward cannot raise (the others: a power, a log, an exp that overflows)
+cdef frozenset _NEVER_RAISE = frozenset([ADD, MUL, RELU, TANH, SIGMOID, DOT])
+
+
 cdef list _grouped(list steps, list reads, list run):
     """forward()'s order: the steps, with up to DOT_GROUP_MAX K dots over the same inputs
     put one after the other, their forward done by the first (ops.pxi); each step as
     (op, k, group, out, a, b, act).
 
     A dot moves up to the first of its group only past steps whose values it does not
-    read: it computes the same number from the same numbers. It is looked for among the
-    next 16 steps. (backward() keeps the walk's order: the gradients are summed as before.)
+    read: it computes the same number from the same numbers; and only past steps whose
+    forward cannot raise: when one does, the steps before it have run, and none after it
+    (_forward_stopped). It is looked for among the next 16 steps. (backward() keeps the
+    walk's order: the gradients are summed as before.)
     """
     cdef Py_ssize_t i, j, n = len(steps)
     done = [False] * n
@@ -281,6 +287,8 @@ cdef list _grouped(list steps, list reads, list run):
                     group.append(j)
                     if len(group) == DOT_GROUP_MAX:
                         break
+                elif op_j not in _NEVER_RAISE:
+                    break
                 written.update({out_j, act_j} - {-1})
         for j in group:
             done[j] = True
@@ -336,10 +344,15 @@ cdef void _read_leaves(_Compiled c, bint grads) noexcept:
             c.tape.grad[i] = (<Value>v)._grad
 
 
-cdef int _run_forward(_Compiled c) except -1:
-    cdef Py_ssize_t i
-    for i in range(c.n_steps):
-        _TAPE_FORWARD[c.steps[i].op](&c.tape, &c.steps[i])
+cdef int _run_forward(_Compiled c, Py_ssize_t* failed) except -1:
+    """The forward loop; on an error, the index of the step that raised in ``failed``."""
+    cdef Py_ssize_t i = 0
+    try:
+        for i in range(c.n_steps):
+            _TAPE_FORWARD[c.steps[i].op](&c.tape, &c.steps[i])
+    except BaseException:
+        failed[0] = i
+        raise
     return 0
 
 
@@ -400,6 +413,22 @@ cdef void _write_data(_Compiled c) noexcept:
     c.data_seen = _rewritten
 
 
+cdef void _forward_stopped(_Compiled c, Py_ssize_t failed) noexcept:
+    """forward() raised at step ``failed``: as after the pure engine's loop, the nodes of
+    the steps before it have their new data, the others keep theirs, the root included.
+    (No dot runs ahead of a step that may raise: _grouped.) Written at once: it is rare."""
+    global _rewritten
+    cdef _Step* s
+    cdef Py_ssize_t j
+    _sync()  # a pending tape's first: this one's, from its last run, holds the data of the nodes not reached
+    for j in range(failed):
+        s = &c.steps[j]
+        (<Value>c.links[s.out].node)._data = c.tape.val[s.out]
+        if s.act >= 0:
+            (<Value>c.links[s.act].node)._data = c.tape.val[s.act]
+    _rewritten += 1  # (and the tape no longer holds every node's data: backward() reads them)
+
+
 cdef void _write_grads(_Compiled c) noexcept:
     """After backward(): the leaves' and the root's grads now, the other inner nodes' when needed."""
     cdef _Link* links = c.links
@@ -437,7 +466,7 @@ cdef class Graph:
 
     def __cinit__(self, root, inputs=()):
         cdef _Walk w = _Walk(NULL, 0, 0, NULL, 0, NULL, 0, False)
-        cdef Py_ssize_t i
+        cdef bint paused
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
         inputs = tuple(inputs)
@@ -445,11 +474,23 @@ cdef class Graph:
             if not isinstance(leaf, Value):
                 _refuse_other_engine(leaf)
                 raise TypeError(f"Graph inputs must be Values, not {type(leaf).__name__!r}")
+        # the collector waits until the tape is made (walk.pxi): the nodes are read one
+        # by one, as they are when the order is found, and none may change meanwhile
+        paused = _pause_collector()
         try:
-            _topological_order(root, &w)
-            self._nodes = tuple([<object>w.topo[i] for i in range(w.n)])
+            self._make(root, inputs, &w)
         finally:
             _free_walk(&w)
+            _resume_collector(paused)
+        self.root = root
+        self.inputs = inputs
+        self._values = <double*>_array(len(inputs), sizeof(double))
+
+    cdef int _make(self, Value root, tuple inputs, _Walk* w) except -1:
+        """The order and the tape of the graph below root."""
+        cdef Py_ssize_t i
+        _topological_order(root, w)
+        self._nodes = tuple([<object>w.topo[i] for i in range(w.n)])
         for node in self._nodes:
             if (<Value>node)._stamp & PY:
                 raise ValueError(
@@ -465,9 +506,7 @@ cdef class Graph:
                                  f"(a {leaf._op!r} node): inputs must be leaves")
         _sync()  # the nodes' numbers are read
         self._c = _compile(self._nodes, inputs)
-        self.root = root
-        self.inputs = inputs
-        self._values = <double*>_array(len(inputs), sizeof(double))
+        return 0
 
     def __dealloc__(self):
         PyMem_Free(self._values)
@@ -480,8 +519,13 @@ cdef class Graph:
 
     cdef int _read(self, bint grads) except -1:
         """Read the nodes into the tape; make the tape again first if the graph has changed."""
+        cdef bint paused
         while not _read(self._c, grads):
-            self._c = _compile(self._nodes, self.inputs)  # raises for a Python _backward
+            paused = _pause_collector()  # (as in __cinit__)
+            try:
+                self._c = _compile(self._nodes, self.inputs)  # raises for a Python _backward
+            finally:
+                _resume_collector(paused)
         return 0
 
     cdef int _take(self, object values) except -1:
@@ -499,11 +543,9 @@ cdef class Graph:
         numbers = _numbers_in(values)
         _check_count(len(numbers), n)
         for i in range(n):
-            x = numbers[i]
-            if PyFloat_CheckExact(x):
-                self._values[i] = PyFloat_AS_DOUBLE(x)
-            else:
-                self._values[i] = _input_value(x, i)
+            if not PyFloat_CheckExact(numbers[i]):
+                return _convert(numbers, self._values, n)
+            self._values[i] = PyFloat_AS_DOUBLE(numbers[i])
         return 0
 
     def forward(self, values=None):
@@ -523,10 +565,13 @@ cdef class Graph:
             for i in range(len(self.inputs)):
                 (<Value>self._c.links[self._c.inputs[i]].node)._data = self._values[i]
                 self._c.tape.val[self._c.inputs[i]] = self._values[i]
+        cdef Py_ssize_t failed = 0
         try:
-            _run_forward(self._c)
-        finally:  # after an error too: the nodes before it were computed
-            _write_data(self._c)
+            _run_forward(self._c, &failed)
+        except BaseException:
+            _forward_stopped(self._c, failed)
+            raise
+        _write_data(self._c)
         return self.root._data
 
     def backward(self):
@@ -580,6 +625,20 @@ cdef int _check_count(Py_ssize_t given, Py_ssize_t n) except -1:
             raise ValueError("Graph.forward(values): this Graph has no inputs to set; "
                              "build it as Graph(root, inputs=leaves)")
         raise ValueError(f"Graph.forward(values) needs {n} values, one per input, not {given}")
+    return 0
+
+
+cdef int _convert(tuple numbers, double* values, Py_ssize_t n) except -1:
+    """The numbers into ``values``, converted first into memory of their own: a number's
+    __float__ may replay the same Graph with other values, which go into ``values`` too."""
+    cdef double* converted = <double*>_array(n, sizeof(double))
+    cdef Py_ssize_t i
+    try:
+        for i in range(n):
+            converted[i] = _input_value(numbers[i], i)
+        memcpy(values, converted, n * sizeof(double))
+    finally:
+        PyMem_Free(converted)
     return 0
 
 

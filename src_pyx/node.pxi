@@ -324,10 +324,7 @@ cdef int _initialize(Value v, object data, object children_given, object op, obj
     """Value.__init__: v becomes a leaf of value ``data`` with a new serial number, or,
     given children, a node that walks them and runs the _backward set on it."""
     global _reshaped, _rewritten
-    # Value(x) calls this on a node nothing else holds yet; called on a node that
-    # something holds (Value.__init__(v, x)), the new serial may be newer than a
-    # parent the node already has (see BY_HAND)
-    cdef bint fresh = v._stamp == 0 and Py_REFCNT(<PyObject*>v) == 1
+    cdef bint fresh
     if mgf_attributes(v) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
         mgf_no_dict_yet(v)
     cdef double value
@@ -337,6 +334,11 @@ cdef int _initialize(Value v, object data, object children_given, object op, obj
     else:
         value = _to_float(data, "Value.data")
     cdef tuple children = _children_of(children_given)
+    # Value(x) calls this on a node nothing else holds yet; called on a node that
+    # something holds (Value.__init__(v, x)), the new serial may be newer than a
+    # parent the node already has (see BY_HAND). (Asked after the conversions above,
+    # whose code may have used the node.)
+    fresh = v._stamp == 0 and Py_REFCNT(<PyObject*>v) == 1
     _sync()  # v's numbers and shape change
     cdef object old_a = v._a, old_b = v._b  # released last: their __del__ may run code
     _reshaped += 1  # a node made again: a Graph holding it must look (the counters above)

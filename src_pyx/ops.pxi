@@ -377,7 +377,11 @@ cdef Value _dot(object ws, object xs, object bias):
     if type(ws) is not list and type(ws) is not tuple:
         ws = tuple(ws)
     if type(xs) is not list and type(xs) is not tuple:
+        if type(ws) is list:
+            ws = tuple(ws)  # iterating xs may change the list
         xs = tuple(xs)
+    if not (_plain(bias) or isinstance(bias, Value)) and (type(ws) is list or type(xs) is list):
+        ws, xs = tuple(ws), tuple(xs)  # the bias's __float__ runs first, and may change the lists
     n = len(ws)
     if n != len(xs):
         raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(xs)}")

@@ -26,10 +26,28 @@
 #
 # No Python code runs while the order is found: the nodes are held by borrowed
 # pointers, which the root keeps alive, and every mark is cleared before the order
-# is used (or an error raised). When a node runs a Python _backward, every node of the
-# order is held for the chain-rule loop, since that code may drop some.
+# is used (or an error raised). The garbage collector is paused meanwhile: a
+# collection may start at any allocation and run user code (a __del__, a weakref
+# callback, a gc.callbacks hook) that frees or changes nodes. When a node runs a
+# Python _backward, every node of the order is held for the chain-rule loop, since
+# that code may drop some.
 
+import gc as _gc
 from libc.stdlib cimport qsort
+
+
+cdef bint _pause_collector() except -1:
+    """Keep the garbage collector from starting a collection (above); True when it was on."""
+    if _gc.isenabled():
+        _gc.disable()
+        return True
+    return False
+
+
+cdef int _resume_collector(bint paused) except -1:
+    if paused:
+        _gc.enable()
+    return 0
 
 ctypedef struct _Walk:
     PyObject** topo         # the nodes of the full order, each after its children
@@ -416,17 +434,21 @@ cdef int _topological_order(Value root, _Walk* w) except -1:
     """Fill w.topo with every node below root, each after its children: 1 when they
     are in serial order, 0 when in micrograd's."""
     cdef bint by_serial
+    cdef bint paused = _pause_collector()
     try:
-        by_serial = _reach(root, w)
-    except BaseException:
+        try:
+            by_serial = _reach(root, w)
+        except BaseException:
+            _unmark(w.topo, w.n)
+            raise
+        if by_serial:
+            _sort_by_serial(w)
+            return 1
         _unmark(w.topo, w.n)
-        raise
-    if by_serial:
-        _sort_by_serial(w)
-        return 1
-    _unmark(w.topo, w.n)
-    _depth_first_order(root, w)
-    return 0
+        _depth_first_order(root, w)
+        return 0
+    finally:
+        _resume_collector(paused)
 
 
 cdef void _reverse(PyObject** nodes, Py_ssize_t n) noexcept:

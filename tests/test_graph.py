@@ -2,6 +2,7 @@
 
 import copy
 import gc
+import numbers
 import pickle
 import struct
 from array import array
@@ -181,6 +182,57 @@ def test_wrong_values_read_the_same_on_both_engines(engine_pair):
             found.append((type(raised.value), str(raised.value)))
         messages.append(found)
     assert messages[0] == messages[1]
+
+
+class _ReplaysWithOtherValues:
+    """An input value whose __float__ replays the same graph with other values first."""
+
+    def __init__(self, graph, value):
+        self.graph, self.value = graph, value
+
+    def __float__(self):
+        self.graph.forward([100.0, 200.0])
+        return self.value
+
+
+numbers.Real.register(_ReplaysWithOtherValues)  # a real number, as numpy's are
+
+
+def test_values_are_the_ones_given_though_converting_one_replays_the_graph(engine):
+    """The inner forward(values) runs to its end; then the outer one sets its own values
+    (the compiled engine once converted into the graph's own buffer, which the inner call
+    overwrote: a silent wrong answer)."""
+    V = engine.Value
+    a, b = V(0.0), V(0.0)
+    graph = engine.Graph(a * 10 + b, inputs=[a, b])
+    assert graph.forward([1.0, _ReplaysWithOtherValues(graph, 2.0)]) == 12.0
+    assert (a.data, b.data) == (1.0, 2.0)
+    assert graph.forward([_ReplaysWithOtherValues(graph, 3.0), 4.0]) == 34.0
+    assert (a.data, b.data) == (3.0, 4.0)
+
+
+def test_a_forward_that_raises_leaves_the_nodes_as_the_loop_does(engine):
+    """As the pure engine's loop over the nodes: those before the one that raises have
+    their new data, the others (the root too) keep theirs, and backward() reads them.
+    (The compiled engine once wrote the tape's old numbers into every node after an error,
+    and had summed a dot ahead of the failing step, its group leader being before it.)"""
+    V = engine.Value
+    xs = [V(1.0), V(2.0)]
+    d1 = V.dot([V(0.5), V(0.25)], xs)
+    z = V(2.0)
+    bad = z.log()
+    d2 = V.dot([V(3.0), V(-1.0)], xs)  # over the same inputs as d1, after the log
+    q = (d2 * 2.0).tanh()
+    root = d1 + bad + q
+    graph = engine.Graph(root, inputs=xs + [z])
+    graph.forward([1.0, 2.0, 2.0])
+    q.data = 0.5  # a node changed since: the failed forward() does not reach it
+    root.data = 99.0
+    with pytest.raises(ValueError, match="logarithm"):
+        graph.forward([5.0, 7.0, -1.0])
+    assert (d1.data, d2.data, q.data, root.data) == (0.5 * 5.0 + 0.25 * 7.0, 1.0, 0.5, 99.0)
+    graph.backward()
+    assert xs[1].grad == 0.25 + (1.0 - 0.5 ** 2) * 2.0 * -1.0  # through q's data as it is
 
 
 def test_an_input_may_be_given_twice(engine):

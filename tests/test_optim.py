@@ -3,6 +3,8 @@
 import math
 import random
 from array import array
+from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
@@ -208,3 +210,43 @@ def test_a_parameter_added_after_the_optimizer_was_made_is_refused_clearly(engin
     with pytest.raises(ValueError, match="has 1 state entries for 2 parameters"):
         opt.step()
     assert [q.data for q in opt.params] == [1.0, 2.0]
+
+
+class _OwnArithmetic(float):
+    """A float whose products are its own: the Python loop's arithmetic shows it."""
+
+    def __mul__(self, other):
+        return 0.0
+
+    __rmul__ = __mul__
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("SGD", dict(lr=Decimal("0.1"))),
+    ("SGD", dict(lr=0.1, momentum=Decimal("0.9"))),
+    ("SGD", dict(lr=0.1, weight_decay=Decimal("0.01"))),
+    ("SGD", dict(lr=Fraction(1, 3))),
+    ("SGD", dict(lr=True)),
+    ("SGD", dict(lr=_OwnArithmetic(0.1))),
+    ("SGD", dict(lr=0.1, momentum=_OwnArithmetic(0.9))),
+    ("Adam", dict(lr=0.1, eps=Decimal("1e-8"))),
+    ("Adam", dict(lr=0.1, weight_decay=Fraction(1, 3))),
+    ("Adam", dict(lr=Decimal("0.1"))),
+], ids=str)
+def test_hyperparameters_of_other_number_types_do_their_own_arithmetic(engine_pair, kind, options):
+    """A Decimal, a Fraction or a float subclass with operators of its own: the compiled
+    loops took each as a double (float()), where the Python loop does its arithmetic
+    with it (a Decimal times a float is a TypeError); now they leave it to the Python loop."""
+    seen = []
+    for engine in engine_pair:
+        params = [engine.Value(1.0), engine.Value(2.0)]
+        for p in params:
+            p.grad = 0.3
+        try:
+            opt = {"SGD": SGD, "Adam": Adam}[kind](params, **options)
+            opt.step()
+            opt.step()
+            seen.append([p.data for p in params])
+        except TypeError as error:
+            seen.append(str(error))
+    assert seen[0] == seen[1]
