@@ -16,12 +16,15 @@
 # a leaf). A node with the PY bit runs the Python function in its __dict__'s
 # '_backward' instead of its op's local derivative, and walks the tuple in its
 # '_prev' when there is one (a node made as Value(data, children, op), or given a
-# _prev by hand) instead of its operands. The serial number counts the nodes made
-# (by an op or by Value()): the walk orders nodes by it (see walk.pxi). A node with
-# the BY_HAND bit was changed by hand: made again (Value.__init__ on a node that
-# something holds), given children or a _backward, or shown with a leaf for a number
-# operand. It may run Python code in a walk, have a child not older than itself or
-# a parent older than itself; while one lives, backward() takes the full walk.
+# _prev by hand) instead of its operands. The serial number counts the nodes made:
+# each gets the next when its memory is allocated (by an op, by Value(), by __new__),
+# before anything can be built on it, and keeps it when Value.__init__ first runs on it
+# (MADE is set then, and by an op). The walk orders nodes by it (see walk.pxi). A node
+# with the BY_HAND bit was changed by hand: made again (Value.__init__ on a MADE node:
+# the new serial may be newer than a parent it already has), given children or a
+# _backward, or shown with a leaf for a number operand. It may run Python code in a
+# walk, have a child not older than itself or a parent older than itself; while one
+# lives, backward() takes the full walk.
 
 cdef enum:
     OPCODE_MASK = 0x1F
@@ -30,7 +33,8 @@ cdef enum:
     IN_PATH = 0x80      # a walk's depth-first search is inside the node's subgraph
     SEEN = 0x100        # a walk has reached the node (cleared before the walk ends)
     BY_HAND = 0x200     # changed by hand (above): counted while it lives
-    SERIAL_SHIFT = 10   # bits 10-63: the serial number
+    MADE = 0x400        # made by an op or by Value.__init__ (above)
+    SERIAL_SHIFT = 11   # bits 11-63: the serial number
 
 cdef uint64_t _serials = 0  # the last serial number given
 
@@ -324,7 +328,6 @@ cdef int _initialize(Value v, object data, object children_given, object op, obj
     """Value.__init__: v becomes a leaf of value ``data`` with a new serial number, or,
     given children, a node that walks them and runs the _backward set on it."""
     global _reshaped, _rewritten
-    cdef bint fresh
     if mgf_attributes(v) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
         mgf_no_dict_yet(v)
     cdef double value
@@ -334,18 +337,15 @@ cdef int _initialize(Value v, object data, object children_given, object op, obj
     else:
         value = _to_float(data, "Value.data")
     cdef tuple children = _children_of(children_given)
-    # Value(x) calls this on a node nothing else holds yet; called on a node that
-    # something holds (Value.__init__(v, x)), the new serial may be newer than a
-    # parent the node already has (see BY_HAND). (Asked after the conversions above,
-    # whose code may have used the node.)
-    fresh = v._stamp == 0 and Py_REFCNT(<PyObject*>v) == 1
     _sync()  # v's numbers and shape change
     cdef object old_a = v._a, old_b = v._b  # released last: their __del__ may run code
     _reshaped += 1  # a node made again: a Graph holding it must look (the counters above)
     _rewritten += 1
-    v._stamp = _next_serial() | (v._stamp & BY_HAND)  # a leaf, and a new node for the walk's order
-    if not fresh:
+    if v._stamp & MADE:  # made again: a new node for the walk's order, maybe newer than a parent
+        v._stamp = _next_serial() | MADE | (v._stamp & BY_HAND)
         _mark_changed(v)
+    else:  # (a leaf) first made: the serial it got with its memory is older than any parent
+        v._stamp = (v._stamp >> SERIAL_SHIFT << SERIAL_SHIFT) | MADE | (v._stamp & BY_HAND)
     v._a = None
     v._b = None
     v._data = value
@@ -460,7 +460,7 @@ cdef inline Value _node(int op, Value a, object b, uint64_t flags):
     """A new node of op ``op`` (its value still to be computed): no constructor call, no closure."""
     cdef Value out = Value.__new__(Value)  # Cython's tp_new, called directly
     mgf_no_dict_yet(out)
-    out._stamp = _next_serial() | <uint64_t>op | flags
+    out._stamp |= MADE | <uint64_t>op | flags  # (its serial: from _allocate)
     out._a = a
     out._b = b
     return out
@@ -597,6 +597,7 @@ cdef PyObject* _allocate(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
         if o == NULL:
             return NULL
     memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
+    (<Value>o)._stamp = _next_serial()  # a leaf, not yet MADE (above)
     PyObject_GC_Track(o)  # its fields are NULL until tp_new sets them: the collector skips NULL
     return o
 

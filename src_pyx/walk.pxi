@@ -221,7 +221,7 @@ cdef int _sort_by_serial(_Walk* w) except -1:
         age = newest - (stamp[0] >> SERIAL_SHIFT)
         if age < <uint64_t>width and slots[age] == NULL:
             slots[age] = w.topo[i]
-        else:  # old, or a second node of serial 0 (made by __new__ alone)
+        else:  # old (each node has a serial of its own: no two share a slot)
             w.topo[old] = w.topo[i]
             old += 1
     qsort(w.topo, old, sizeof(PyObject*), _older)
