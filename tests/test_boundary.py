@@ -76,6 +76,7 @@ show(out.data, w0.data)
 """
 
 
+@cpython_only  # (CPython's collector: gc.set_threshold, gc.callbacks)
 def test_dot_reads_its_operands_after_a_collection_while_it_is_made(engine):
     """0.5 + 5*3: the compiled engine sums the operands as it takes them, then makes the
     node, whose memory may start a collection that runs a __del__; a number changed
@@ -339,6 +340,7 @@ print(ran_first, x.grad == (0.0 if ran_first else (1 - math.tanh(6.0) ** 2) * 3.
 """
 
 
+@cpython_only  # (CPython's collector: gc.set_threshold, gc.callbacks)
 def test_backward_while_a_collection_frees_nodes(engine):
     """The finalizer frees a node of the graph: the compiled engine once read it after it
     was freed, in the middle of finding the order (a crash)."""
@@ -373,6 +375,7 @@ print(wrong)
 """
 
 
+@cpython_only  # (CPython's collector: gc.set_threshold, gc.callbacks)
 def test_a_graph_is_made_from_the_nodes_as_they_are_though_a_collection_changes_one(engine):
     """A gc.callbacks hook shows a dot's number as a leaf while Graph() reads the nodes:
     the compiled engine once made its tape from the dot as it was before, and marked it
