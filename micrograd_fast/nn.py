@@ -203,15 +203,16 @@ _OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
 # inputs, made again whenever one of those attributes is set; equal ones are one object,
 # so the comprehension compares identities. When the dot and the activation are the
 # engine's own, the outputs are that engine's Values, which the next layer of an MLP takes
-# without looking at their types.
+# without looking at their types, and the engine's _layer runs the comprehension.
 
 _HOW_DEPENDS_ON = frozenset({"b", "nonlin", "activation", "_dot"})
 _HOWS = {}
 _UNSET = object()
 
-# an engine's own dot -> (its Value class, its activations as it defines them): a notebook
-# may set its own activation on the class
-_OWN = {cls.dot: (cls, {name: vars(cls)[name] for name in ACTIVATIONS})
+# an engine's own dot -> (its Value class, its activations as it defines them: a notebook
+# may set its own activation on the class; its module's _layer, which makes a layer's dots
+# and activations as the comprehension below does, in C on the compiled engine)
+_OWN = {cls.dot: (cls, {name: vars(cls)[name] for name in ACTIVATIONS}, sys.modules[cls.__module__]._layer)
         for cls in {engine.Value, engine.PureValue}}
 
 
@@ -234,12 +235,13 @@ def _same_dots(neurons, x):
     if how is None:
         return None
     dot = how[0].dot
-    engine_value, activations = _OWN.get(dot, (None, {}))
+    engine_value, activations, layer = _OWN.get(dot, (None, {}, None))
     activate = activations.get(how[2]) if how[1] else None
     own = activate is not None and vars(engine_value).get(how[2]) is activate
     try:
-        if own:
-            out = [activate(dot(n.w, x, n.b)) for n in neurons if n._how is how]
+        if own or (layer is not None and not how[1]):
+            # [activate(dot(n.w, x, n.b)) for n in neurons if n._how is how], or without activate
+            out = layer(neurons, x, how, how[2] if how[1] else None)
         else:
             out = [dot(n.w, x, n.b) for n in neurons if n._how is how]
     except ValueError:  # a length mismatch (dot and the own activations raise no other ValueError)

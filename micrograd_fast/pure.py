@@ -638,6 +638,23 @@ _define(SIGMOID, _sigmoid_forward, _sigmoid_backward)
 DOT = _opcode_of("dot")
 
 
+_UNARY_OPCODES = {op.name: i + 1 for i, op in enumerate(OPS) if op.arity == 1}
+
+
+def _layer(neurons, x, how, activation):
+    """For each neuron ``n`` whose ``_how`` is ``how``, in order: ``Value.dot(n.w, x, n.b)``,
+    then, unless ``activation`` is None, that activation of it, as ``d.relu()`` makes it:
+    nn's layer (micrograd_fast/nn.py, _same_dots), which the compiled engine runs in C."""
+    op = None if activation is None else _UNARY_OPCODES[activation]
+    out = []
+    for n in neurons:
+        if n._how is not how:
+            continue
+        d = _dot(n.w, x, n.b)
+        out.append(d if op is None else _unary(op, d))
+    return out
+
+
 def _dot(ws, xs, bias):
     ws, xs = tuple(ws), tuple(xs)  # each read once, first: a number's __float__ cannot change them
     if len(ws) != len(xs):

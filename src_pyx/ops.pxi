@@ -415,6 +415,26 @@ cdef Value _dot(object ws, object xs, object bias):
         _dot_forward(out)
     return out
 
+# A layer of neurons, for micrograd_fast/nn.py (_same_dots), which calls it when the dot
+# and the activation are the engine's own: the interpreter's loop over the neurons, in C.
+cdef dict _UNARY_OPCODES = {op.name: i + 1 for i, op in enumerate(OPS) if op.arity == 1}
+
+
+def _layer(neurons, x, how, activation):
+    """For each neuron ``n`` whose ``_how`` is ``how``, in order: ``Value.dot(n.w, x, n.b)``,
+    then, unless ``activation`` is None, that activation of it, as ``d.relu()`` makes it.
+    The same attribute reads, calls and nodes, in the same order, as nn's comprehension."""
+    cdef int act = -1 if activation is None else _UNARY_OPCODES[activation]
+    cdef list out = []
+    cdef Value d
+    for n in neurons:
+        if n._how is not how:
+            continue
+        d = _dot(n.w, x, n.b)
+        out.append(d if act < 0 else _unary(act, d))
+    return out
+
+
 cdef Py_ssize_t _fill_values(tuple operands, object ws, object xs, Py_ssize_t n, double* total) noexcept:
     """Put the pairs ws[i], xs[i] in the operands, from the first on, while both are
     Values of the engine's own type, and add their products to ``total`` as _dot_forward
