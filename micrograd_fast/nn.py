@@ -37,7 +37,11 @@ FUSED = os.environ.get("MICROGRAD_FAST_FUSED", "1") != "0"
 class Module:
 
     def zero_grad(self):
-        for p in self.parameters():
+        parameters = self.parameters()
+        compiled = sys.modules.get("micrograd_fast._engine")  # (loaded when its Values exist)
+        if type(parameters) is list and compiled is not None and compiled._zero_grads(parameters):
+            return  # every parameter is a compiled Value: one C loop (as optim's zero_grad)
+        for p in parameters:
             p.grad = 0
 
     def parameters(self):

@@ -32,6 +32,28 @@ def test_parameters_and_zero_grad(engine):
     assert all(p.grad == 0.0 and type(p.grad) is float for p in params)
 
 
+def test_zero_grad_reaches_every_parameter_however_they_are_given(engine):
+    """A list of the engine's Values (the compiled engine zeroes them in one C loop), a
+    list with a Value subclass among them, and parameters() giving an iterator."""
+    V = engine.Value
+
+    class Param(V):
+        pass
+
+    class Iterated(nn.MLP):
+        def parameters(self):
+            return iter(super().parameters())
+
+    plain = nn.MLP(2, [3, 1], value_type=V)
+    mixed = nn.MLP(2, [3, 1], value_type=V)
+    mixed.layers[0].neurons[0].w[0] = Param(0.5)
+    for model in (plain, mixed, Iterated(2, [3, 1], value_type=V)):
+        for p in model.parameters():
+            p.grad = 1.5
+        model.zero_grad()
+        assert [p.grad for p in model.parameters()] == [0.0] * 13
+
+
 def test_same_weights_as_micrograd(engine):
     micrograd_nn = pytest.importorskip("micrograd.nn")
     random.seed(42)
