@@ -24,6 +24,7 @@ import warnings
 
 from . import engine
 from .engine import Value
+from .optim import _compiled_engine
 
 # micrograd's nn has no __all__: `from micrograd.nn import *` gives these (random included)
 __all__ = ["random", "Value", "Module", "Neuron", "Layer", "MLP"]
@@ -38,7 +39,7 @@ class Module:
 
     def zero_grad(self):
         parameters = self.parameters()
-        compiled = sys.modules.get("micrograd_fast._engine")  # (loaded when its Values exist)
+        compiled = _compiled_engine()
         if type(parameters) is list and compiled is not None and compiled._zero_grads(parameters):
             return  # every parameter is a compiled Value: one C loop (as optim's zero_grad)
         for p in parameters:
@@ -243,9 +244,9 @@ def _same_dots(neurons, x):
     activate = activations.get(how[2]) if how[1] else None
     own = activate is not None and vars(engine_value).get(how[2]) is activate
     try:
-        if own or (layer is not None and not how[1]):
-            # [activate(dot(n.w, x, n.b)) for n in neurons if n._how is how], or without activate
-            out = layer(neurons, x, how, how[2] if how[1] else None)
+        if layer is not None:
+            # [activate(dot(n.w, x, n.b)) for n in neurons if n._how is how], or the dots alone
+            out = layer(neurons, x, how, how[2] if own else None)
         else:
             out = [dot(n.w, x, n.b) for n in neurons if n._how is how]
     except ValueError:  # a length mismatch (dot and the own activations raise no other ValueError)

@@ -638,7 +638,7 @@ _define(SIGMOID, _sigmoid_forward, _sigmoid_backward)
 DOT = _opcode_of("dot")
 
 
-_UNARY_OPCODES = {op.name: i + 1 for i, op in enumerate(OPS) if op.arity == 1}
+_UNARY_OPCODES = {op.name: _opcode_of(op.name) for op in OPS if op.arity == 1}
 
 
 def _layer(neurons, x, how, activation):

@@ -325,8 +325,9 @@ def _rebuild(cls, data, grad):
 
 
 cdef int _initialize(Value v, object data, object children_given, object op, object label) except -1:
-    """Value.__init__: v becomes a leaf of value ``data`` with a new serial number, or,
-    given children, a node that walks them and runs the _backward set on it."""
+    """Value.__init__: v becomes a leaf of value ``data`` (keeping the serial number it got
+    with its memory the first time, a new one when made again), or, given children, a
+    node that walks them and runs the _backward set on it."""
     global _reshaped, _rewritten
     if mgf_attributes(v) == <PyObject*>None:  # made by Cython's tp_new: no dict yet
         mgf_no_dict_yet(v)

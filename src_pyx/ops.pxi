@@ -417,7 +417,7 @@ cdef Value _dot(object ws, object xs, object bias):
 
 # A layer of neurons, for micrograd_fast/nn.py (_same_dots), which calls it when the dot
 # and the activation are the engine's own: the interpreter's loop over the neurons, in C.
-cdef dict _UNARY_OPCODES = {op.name: i + 1 for i, op in enumerate(OPS) if op.arity == 1}
+cdef dict _UNARY_OPCODES = {op.name: _opcode_of(op.name) for op in OPS if op.arity == 1}
 
 
 def _layer(neurons, x, how, activation):
