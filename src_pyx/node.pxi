@@ -458,13 +458,16 @@ cdef inline uint64_t _next_serial() noexcept:
 
 
 cdef inline Value _node(int op, Value a, object b, uint64_t flags):
-    """A new node of op ``op`` (its value still to be computed): no constructor call, no closure."""
-    cdef Value out = Value.__new__(Value)  # Cython's tp_new, called directly
-    mgf_no_dict_yet(out)
-    out._stamp |= MADE | <uint64_t>op | flags  # (its serial: from _allocate)
-    out._a = a
-    out._b = b
-    return out
+    """A new node of op ``op`` (its value still to be computed): no constructor call, no closure.
+
+    Its memory comes straight from _allocate (zeroed, tracked, its serial stamped), and
+    the operands go into its empty fields: Cython's tp_new would first fill them with
+    None, to be replaced at once. The __dict__ field stays NULL (see "memory" below).
+    """
+    cdef PyObject* o = _allocate(<_TypeSlots*>Value, 0)
+    if o == NULL:
+        raise MemoryError()
+    return mgf_made(o, <PyObject*>a, <PyObject*>b, MADE | <uint64_t>op | flags)
 
 
 # -- memory ------------------------------------------------------------------------------
@@ -582,6 +585,9 @@ cdef extern from *:
 
 cdef Py_ssize_t _free_count = 0  # the nodes in _free_nodes[0 .. _free_count - 1]
 
+cdef enum:  # the bytes of a node's fields: _data, _grad, _stamp; _a, _b, _attributes
+    NODE_FIELDS = 2 * sizeof(double) + sizeof(uint64_t) + 3 * sizeof(PyObject*)
+
 
 cdef PyObject* _allocate(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
     """Value's tp_alloc: a zeroed, tracked node, from the free list when it has one."""
@@ -593,13 +599,14 @@ cdef PyObject* _allocate(_TypeSlots* cls, Py_ssize_t nitems) noexcept:
         if _free_count > 0:
             _prefetch_object(_free_nodes[_free_count - 1], cls.tp_basicsize)
         PyObject_Init(o, cls)  # a reference count of one again
+        memset(<char*>o + sizeof(PyObject), 0, NODE_FIELDS)  # a constant: a few stores
     else:
         o = _PyObject_GC_New(cls)
         if o == NULL:
             return NULL
-    memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
+        memset(<char*>o + sizeof(PyObject), 0, cls.tp_basicsize - sizeof(PyObject))
     (<Value>o)._stamp = _next_serial()  # a leaf, not yet MADE (above)
-    PyObject_GC_Track(o)  # its fields are NULL until tp_new sets them: the collector skips NULL
+    PyObject_GC_Track(o)  # fields NULL until tp_new or _node sets them: the collector skips NULL
     return o
 
 
@@ -665,6 +672,17 @@ cdef extern from *:
         Py_TRASHCAN_END
     }
 
+    /* _node's new node `o` (from _allocate, a reference of its own) given its operands
+       and its stamp's op bits: its fields were NULL. It returns `o`, with that reference. */
+    static inline PyObject *mgf_made(PyObject *o, PyObject *a, PyObject *b, uint64_t bits) {
+        Py_INCREF(a);
+        MGF_FIELD(o, mgf_a_offset) = a;
+        Py_INCREF(b);
+        MGF_FIELD(o, mgf_b_offset) = b;
+        *(uint64_t *)((char *)o + mgf_stamp_offset) |= bits;
+        return o;
+    }
+
     static void mgf_set_fields(PyObject *cls, Py_ssize_t a, Py_ssize_t b, void (*offer)(PyObject *),
                                Py_ssize_t stamp, uint64_t changed) {
         mgf_a_offset = a;
@@ -700,6 +718,7 @@ cdef extern from *:
         }
     }
     """
+    Value mgf_made(PyObject*, PyObject*, PyObject*, uint64_t)
     void mgf_set_fields(object, Py_ssize_t, Py_ssize_t, void (*)(PyObject*) noexcept, Py_ssize_t, uint64_t)
     void mgf_count_changed()
     Py_ssize_t mgf_changed_alive()
@@ -758,8 +777,7 @@ cdef tuple _object_fields():
     probe._a, probe._b, probe._attributes = Value.__new__(Value), object(), object()
     offsets = (_offset_of(probe, probe._a), _offset_of(probe, probe._b),
                _offset_of(probe, probe._attributes))
-    numbers = 2 * sizeof(double) + sizeof(uint64_t)  # _data, _grad, _stamp
-    if (<_TypeSlots*>Value).tp_basicsize != sizeof(PyObject) + numbers + 3 * sizeof(PyObject*):
+    if (<_TypeSlots*>Value).tp_basicsize != sizeof(PyObject) + NODE_FIELDS:
         raise ImportError("micrograd_fast._engine: Value has a field that mgf_dealloc does not know")
     return offsets
 
