@@ -842,11 +842,11 @@ def _sweep(root):
         else:
             children = (v._a, v._b)
         for child in children:  # into their slots, further down
-            child_serial = child._serial
-            if child_serial >= serial:
-                raise SystemError("micrograd_fast: backward() met a node newer than its parent "
-                                  "with no node changed by hand alive (an engine bug)")
             if child._opcode:  # (a plain leaf, opcode 0, has no chain rule: it is not taken)
+                child_serial = child._serial
+                if child_serial >= serial:
+                    raise SystemError("micrograd_fast: backward() met a node newer than its "
+                                      "parent with no node changed by hand alive (an engine bug)")
                 slot = newest - child_serial
                 if slot >= size:
                     if slot >= _WINDOW_MAX and slot >= _WINDOW_PER_NODE * (newest - serial):
