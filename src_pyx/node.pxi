@@ -208,6 +208,11 @@ cdef class Value:
     # object), so that copy.deepcopy rebinds a Value's bound method kept as an attribute
     # to the copy, as it does with micrograd's; a plain C method (binding=False) would be
     # about 90 instructions cheaper per call, and deepcopy would keep the original's.
+    # CPython 3.11 does not specialize the lookup of x.relu either: its LOAD_METHOD has a
+    # form for a type without a __dict__ slot and one for an instance with a dict in it,
+    # none for a slot still NULL, as a node's is until an attribute is set. 3.12 has one
+    # (LOAD_ATTR_METHOD_LAZY_DICT): x.relu() costs about 200 instructions more than x + y
+    # on 3.11, 86 on 3.12 and 49 on 3.13.
     def relu(self):
         return _unary(RELU, self)
 
