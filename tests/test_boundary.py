@@ -13,6 +13,7 @@ Value has the same ``_backward`` and ``_prev``) and must print the same.
 
 import gc
 import numbers
+import sys
 
 import pytest
 
@@ -76,12 +77,22 @@ show(out.data, w0.data)
 """
 
 
+# CPython 3.12 and later run the collection an allocation starts at the interpreter's next
+# check between bytecodes, not inside the allocation: C code runs to its end first.
+COLLECTS_INSIDE_ALLOCATIONS = sys.version_info < (3, 12)
+
+
 @cpython_only  # (CPython's collector: gc.set_threshold, gc.callbacks)
 def test_dot_reads_its_operands_after_a_collection_while_it_is_made(engine):
     """0.5 + 5*3: the compiled engine sums the operands as it takes them, then makes the
     node, whose memory may start a collection that runs a __del__; a number changed
-    then is read again (without that check the sum was 0.5 + 2*3)."""
-    assert run_on(engine.__name__, DOT_WHILE_A_COLLECTION_CHANGES_AN_OPERAND).split() == ["15.5", "5.0"]
+    then is read again (without that check the sum was 0.5 + 2*3). On CPython 3.12 and
+    later the collection waits for the compiled dot to return: it is 0.5 + 2*3, and the
+    number changes after it. The pure engine's dot is Python code: the collection runs
+    inside it on every version."""
+    inside = COLLECTS_INSIDE_ALLOCATIONS or engine.__name__.endswith(".pure")
+    expected = ["15.5", "5.0"] if inside else ["6.5", "5.0"]
+    assert run_on(engine.__name__, DOT_WHILE_A_COLLECTION_CHANGES_AN_OPERAND).split() == expected
 
 
 def test_dot_reads_a_list_before_an_iterable_that_changes_it(engine):
