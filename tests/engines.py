@@ -23,6 +23,12 @@ cpython_only = pytest.mark.skipif(sys.implementation.name != "cpython",
                                   reason="CPython's reference counting, tracemalloc, gc.is_tracked")
 
 
+def settable_class(engine):
+    """Whether Python code can give the engine's Value class new attributes (Value.tanh =
+    tanh): the compiled one is a static type, which CPython lets change from 3.10 on."""
+    return engine.__name__ != ENGINES["compiled"] or sys.version_info >= (3, 10)
+
+
 def pytest_addoption(parser):
     parser.addoption("--c-extensions", action=argparse.BooleanOptionalAction,
                      default=sys.implementation.name == "cpython",

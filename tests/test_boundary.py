@@ -648,8 +648,10 @@ MUTABLE = (list, dict, set, bytearray)
 
 def _mutable_internals(roots, allowed):
     """Every list, dict, set or bytearray reachable from ``roots`` through
-    gc.get_referents that is neither a node's own vars() nor in ``allowed`` (objects the
-    user put there, not looked into). Types and modules are not followed."""
+    gc.get_referents that is neither an object's own vars() (a node's, or a pure
+    Graph's, which gc.get_referents shows where CPython keeps it as a dict: 3.10 and
+    before) nor in ``allowed`` (objects the user put there, not looked into). Types and
+    modules are not followed."""
     import sys
     modules = [m for m in list(sys.modules.values()) if m is not None]
     outside = {id(vars(m)) for m in modules if hasattr(m, "__dict__")}
@@ -663,8 +665,7 @@ def _mutable_internals(roots, allowed):
         if isinstance(obj, type) or type(obj).__name__ in ("module", "code"):
             continue
         if isinstance(obj, MUTABLE):
-            owners = [v for v in gc.get_referrers(obj) if hasattr(v, "_prev")
-                      and getattr(v, "__dict__", None) is obj]
+            owners = [v for v in gc.get_referrers(obj) if getattr(v, "__dict__", None) is obj]
             if not owners:
                 found.append(obj)
         todo.extend(gc.get_referents(obj))

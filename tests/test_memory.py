@@ -73,9 +73,10 @@ def test_a_thousand_training_steps_leave_memory_flat(engine, figures):
                 f"{rss_end - rss_start:+.0f} kB and traced {traced_end - traced_start:+d} bytes "
                 f"by step {STEPS}")
     # What the steps replace (new floats for data, optimizer state, attributes) moves
-    # the traced total once; a leak keeps growing it: one node or one float per step
-    # over the second half would be 500 objects, 12 kB and more.
-    assert traced_end - traced_half < 2 * 1024, "memory still grows in the second half"
+    # the traced total once (by 2.4 kB on CPython 3.10, whose function frames are among
+    # it); a leak keeps growing it: one node or one float per step over the second half
+    # would be 500 objects, 12 kB and more.
+    assert traced_end - traced_half < 4 * 1024, "memory still grows in the second half"
     assert traced_end - traced_start < 16 * 1024
     # The allocator's pools settle in the first half
     assert rss_end - rss_half < 1024, f"resident size grew by {rss_end - rss_half:.0f} kB"

@@ -9,6 +9,7 @@ import warnings
 import pytest
 
 from micrograd_fast import nn
+from engines import settable_class
 from helpers import run_python, train_moons
 
 
@@ -458,7 +459,10 @@ def test_a_layer_computes_what_its_neurons_compute_one_by_one(engine, change, mo
     """Layer.__call__ makes a layer's dots in one go when its neurons are alike: whatever
     was changed on a neuron, a layer or the Value class, the outputs are those of each
     Neuron called by itself (micrograd's loop), with the same nodes below them."""
-    monkeypatch.setattr(engine.Value, "relu", engine.Value.relu)  # restored after the test
+    if settable_class(engine):
+        monkeypatch.setattr(engine.Value, "relu", engine.Value.relu)  # restored after the test
+    elif "on the class" in change:
+        pytest.skip("the compiled Value class takes no new attributes before Python 3.10")
     random.seed(5)
     model = nn.MLP(2, [16, 16, 1], value_type=engine.Value)
     with warnings.catch_warnings():
