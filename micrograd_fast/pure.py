@@ -656,7 +656,10 @@ def _layer(neurons, x, how, activation):
 
 
 def _dot(ws, xs, bias):
-    ws, xs = tuple(ws), tuple(xs)  # each read once, first: a number's __float__ cannot change them
+    # Each read once, first: a number's __float__ cannot change them. Copied as lists:
+    # CPython 3.11's tuple(a_list) makes the tuple between reading the list's length and
+    # its items, and a collection run then may empty the list (a __del__).
+    ws, xs = list(ws), list(xs)
     if len(ws) != len(xs):
         raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
     operands = [_dot_operand(bias)]  # bias, w0, x0, w1, x1, ...
@@ -997,7 +1000,7 @@ class Graph:
     def __init__(self, root, inputs=()):
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
-        inputs = tuple(inputs)
+        inputs = tuple(list(inputs)) if type(inputs) is list else tuple(inputs)  # (see _dot)
         for leaf in inputs:
             if not isinstance(leaf, Value):
                 _refuse_other_engine(leaf)

@@ -469,7 +469,7 @@ cdef class Graph:
         cdef bint paused
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
-        inputs = tuple(inputs)
+        inputs = _snapshot(inputs)
         for leaf in inputs:
             if not isinstance(leaf, Value):
                 _refuse_other_engine(leaf)

@@ -372,21 +372,46 @@ _define(SIGMOID, _sigmoid_forward, _sigmoid_backward, _sigmoid_tape_forward, _si
 # dot: bias + w0*x0 + w1*x1 + ..., one node for micrograd's Neuron sum ------------------
 cdef int DOT = _opcode_of("dot")
 
+cdef tuple _snapshot(object seq):
+    """seq's items, read once, as a tuple. A list is first copied into a list of its own:
+    CPython 3.11's tuple(a_list) reads the list's length, then makes the tuple, which may
+    run a collection and a __del__ that empties the list, then copies as many items."""
+    if type(seq) is list:
+        seq = list(seq)
+    return tuple(seq)
+
+
+cdef inline bint _resized(object seq, Py_ssize_t n) noexcept:
+    return type(seq) is list and PyList_GET_SIZE(seq) != n
+
+
+cdef int _check_lengths(Py_ssize_t n, Py_ssize_t m) except -1:
+    if n != m:
+        raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {m}")
+    return 0
+
+
 cdef Value _dot(object ws, object xs, object bias):
     cdef Py_ssize_t n, i
     if type(ws) is not list and type(ws) is not tuple:
-        ws = tuple(ws)
+        ws = _snapshot(ws)
     if type(xs) is not list and type(xs) is not tuple:
         if type(ws) is list:
-            ws = tuple(ws)  # iterating xs may change the list
-        xs = tuple(xs)
+            ws = _snapshot(ws)  # iterating xs may change the list
+        xs = _snapshot(xs)
     if not (_plain(bias) or isinstance(bias, Value)) and (type(ws) is list or type(xs) is list):
-        ws, xs = tuple(ws), tuple(xs)  # the bias's __float__ runs first, and may change the lists
+        ws, xs = _snapshot(ws), _snapshot(xs)  # the bias's __float__ runs first, and may change the lists
     n = len(ws)
-    if n != len(xs):
-        raise ValueError(f"Value.dot needs as many weights as inputs, got {n} and {len(xs)}")
+    _check_lengths(n, len(xs))
     b = _dot_operand(bias)
     cdef tuple operands = _operand_tuple(2 * n + 1)  # bias, w0, x0, w1, x1, ...: untracked until filled
+    if _resized(ws, n) or _resized(xs, n):
+        # Making the tuple ran a collection, and code (a __del__) that changed a list:
+        # the lists are read again, once, as they are now.
+        ws, xs = _snapshot(ws), _snapshot(xs)
+        n = len(ws)
+        _check_lengths(n, len(xs))
+        operands = _operand_tuple(2 * n + 1)
     _fill(operands, 0, b)
     # A layer's dots are Values times Values: those pairs are taken as they come, which
     # runs no Python code, and summed meanwhile. From the first pair that is not, a list
@@ -401,7 +426,9 @@ cdef Value _dot(object ws, object xs, object bias):
         for i in range(done, n):
             if not (_plain(<object>PySequence_Fast_GET_ITEM(ws, i)) and
                     _plain(<object>PySequence_Fast_GET_ITEM(xs, i))):
-                ws, xs = tuple(ws), tuple(xs)
+                ws, xs = _snapshot(ws), _snapshot(xs)
+                if len(ws) != n or len(xs) != n:  # (a collection while they were copied)
+                    return _dot(ws, xs, b)
                 break
     for i in range(done, n):
         _fill(operands, 2 * i + 1, _dot_operand(<object>PySequence_Fast_GET_ITEM(ws, i)))

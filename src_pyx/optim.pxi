@@ -2,16 +2,20 @@
 # micrograd_fast/optim.py's SGD and Adam run these when every parameter is a Value of this
 # engine: the arithmetic of their Python loops, in the same order, as one C loop over the
 # parameters. The optimizer's state is its array.array('d')s. Each returns False, having
-# done nothing, when a parameter is not a Value of this engine (exactly: a subclass may
-# have its own data or grad); the optimizer then runs its Python loop.
+# done nothing, when the parameters are not a list of Values of this engine (exactly: a
+# subclass may have its own data or grad) or a state is not an array of doubles (a user
+# may put a list there, or an array of floats); the optimizer then runs its Python loop,
+# which stores into the state as Python does.
 
 from cpython cimport array
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from libc.math cimport sqrt
 
 
-cdef bint _all_values(list params) noexcept:
+cdef bint _all_values(object params) noexcept:
     cdef Py_ssize_t i
+    if type(params) is not list:
+        return False
     for i in range(PyList_GET_SIZE(params)):
         if Py_TYPE(PyList_GET_ITEM(params, i)) != <_TypeSlots*>Value:
             return False
@@ -22,6 +26,11 @@ cdef inline Value _param(list params, Py_ssize_t i):
     return <Value>PyList_GET_ITEM(params, i)
 
 
+cdef inline bint _doubles(object state) noexcept:
+    """An array.array('d') itself: its items are read and written in place, as doubles."""
+    return type(state) is array.array and (<array.array>state).ob_descr.typecode == b'd'
+
+
 cdef int _check_state(list params, array.array state) except -1:
     if len(state) != PyList_GET_SIZE(params):
         raise ValueError(f"the optimizer has {len(state)} state entries for "
@@ -29,7 +38,7 @@ cdef int _check_state(list params, array.array state) except -1:
     return 0
 
 
-def _zero_grads(list params):
+def _zero_grads(object params):
     """``p.grad = 0.0`` for every parameter."""
     cdef Py_ssize_t i
     if not _all_values(params):
@@ -40,16 +49,17 @@ def _zero_grads(list params):
     return True
 
 
-def _sgd_step(list params, array.array buffers, double lr, double momentum, double dampening,
+def _sgd_step(object params, object buffers, double lr, double momentum, double dampening,
               double weight_decay, bint nesterov, bint first):
     """SGD's step (optim.SGD.step); ``first``: the momentum buffers start with this step's d."""
     global _rewritten
     cdef Py_ssize_t i
-    cdef double* b = buffers.data.as_doubles
+    cdef double* b
     cdef double d
     cdef Value p
-    if not _all_values(params):
+    if not (_all_values(params) and _doubles(buffers)):
         return False
+    b = (<array.array>buffers).data.as_doubles
     _check_state(params, buffers)
     _rewritten += 1  # the parameters' data change (node.pxi)
     for i in range(PyList_GET_SIZE(params)):
@@ -65,17 +75,19 @@ def _sgd_step(list params, array.array buffers, double lr, double momentum, doub
     return True
 
 
-def _adam_step(list params, array.array m, array.array v, double beta1, double beta2,
+def _adam_step(object params, object m, object v, double beta1, double beta2,
                double eps, double weight_decay, double step_size, double bias_correction2_sqrt):
     """Adam's step (optim.Adam.step), given the step's size and bias correction."""
     global _rewritten
     cdef Py_ssize_t i
-    cdef double* ms = m.data.as_doubles
-    cdef double* vs = v.data.as_doubles
+    cdef double* ms
+    cdef double* vs
     cdef double g, denom
     cdef Value p
-    if not _all_values(params):
+    if not (_all_values(params) and _doubles(m) and _doubles(v)):
         return False
+    ms = (<array.array>m).data.as_doubles
+    vs = (<array.array>v).data.as_doubles
     _check_state(params, m)
     _check_state(params, v)
     _rewritten += 1  # the parameters' data change (node.pxi)

@@ -97,6 +97,67 @@ def test_dot_reads_its_operands_after_a_collection_while_it_is_made(engine):
     assert run_on(engine.__name__, DOT_WHILE_A_COLLECTION_CHANGES_AN_OPERAND).split() == expected
 
 
+DOT_WHILE_A_COLLECTION_EMPTIES_ITS_LISTS = """
+import gc
+gc.disable()
+ws, xs = [V(1.0) for _ in range(2000)], [V(2.0) for _ in range(2000)]
+class Empties:
+    def __del__(self):
+        ws.clear()
+        xs.clear()
+        junk = [[V(1e9) for _ in range(20)] for _ in range(1000)]  # the lists' memory, reused
+c = Empties(); c.me = c; del c  # garbage, for the next collection
+gc.set_threshold(1)  # which the next allocation the collector counts starts
+gc.enable()
+out = V.dot(ws, xs, 0.5)
+gc.disable()
+show(out.data)
+"""
+
+
+@cpython_only  # (CPython's collector: gc.set_threshold)
+def test_dot_reads_its_lists_as_a_collection_while_it_is_made_leaves_them(engine):
+    """The compiled dot took the lists' length, then made its operand tuple (4001 items:
+    a new allocation, which starts the collection), then read the lists in place, past
+    the end of the emptied lists: a crash. The pure engine's tuple(ws) crashed the same
+    way, inside CPython 3.11. Now the lists are read as the collection left them: empty,
+    the bias alone. From 3.12 on the collection waits for the compiled dot to return."""
+    inside = COLLECTS_INSIDE_ALLOCATIONS or engine.__name__ == ENGINES["pure"]
+    assert run_on(engine.__name__, DOT_WHILE_A_COLLECTION_EMPTIES_ITS_LISTS).split() == (
+        ["0.5"] if inside else ["4000.5"])
+
+
+GRAPH_WHILE_A_COLLECTION_EMPTIES_ITS_INPUTS = """
+import gc
+gc.disable()
+leaves = [V(float(i)) for i in range(2000)]
+loss = V.dot(leaves, [1.0] * 2000)
+inputs = list(leaves)
+class Empties:
+    def __del__(self):
+        inputs.clear()
+        junk = [[V(1e9) for _ in range(20)] for _ in range(1000)]  # the list's memory, reused
+c = Empties(); c.me = c; del c  # garbage, for the next collection
+gc.enable()
+gc.set_threshold(gc.get_count()[0] + {later})  # the collection starts at one of the next allocations
+graph = E.Graph(loss, inputs=inputs)
+gc.disable()
+graph.forward()
+show(loss.data)
+"""
+
+
+@cpython_only
+@pytest.mark.parametrize("later", range(4))
+def test_a_graph_copies_its_inputs_as_a_collection_while_it_is_made_leaves_them(engine, later):
+    """Graph(loss, inputs=a_list) copied the list with tuple(), which on CPython 3.11 takes
+    the list's length, makes the tuple (an allocation, which may start the collection,
+    here one allocation after the Graph's own) and then copies that many items from the
+    list that the collection emptied: a crash, on both engines."""
+    program = GRAPH_WHILE_A_COLLECTION_EMPTIES_ITS_INPUTS.format(later=later)
+    assert run_on(engine.__name__, program).split() == ["1999000.0"]
+
+
 def test_dot_reads_a_list_before_an_iterable_that_changes_it(engine):
     """The weights are taken as they were when dot was called, though iterating the
     inputs replaces or clears them (the compiled engine once kept the list in place)."""

@@ -250,3 +250,52 @@ def test_hyperparameters_of_other_number_types_do_their_own_arithmetic(engine_pa
         except TypeError as error:
             seen.append(str(error))
     assert seen[0] == seen[1]
+
+
+def _state_of_another_kind(opt, make):
+    """Replace each of the optimizer's states with ``make(its numbers)``."""
+    for name in ("buffers", "m", "v"):
+        if hasattr(opt, name):
+            setattr(opt, name, make(list(getattr(opt, name))))
+
+
+@pytest.mark.parametrize("kind, options", [("SGD", dict(lr=0.1, momentum=0.9)), ("Adam", dict(lr=0.1))])
+@pytest.mark.parametrize("make", [
+    lambda numbers: array("f", numbers),                     # floats: rounded as they are stored
+    lambda numbers: array("b", [int(x) for x in numbers]),   # bytes: a float is refused
+    lambda numbers: array("d", numbers * 1000)[:len(numbers)],  # doubles again, another array
+    list,
+    lambda numbers: type("Doubles", (array,), {})("d", numbers),  # a subclass may have its own items
+], ids=["array f", "array b", "array d", "list", "array subclass"])
+def test_a_state_the_user_replaced_is_stored_into_as_python_stores(engine_pair, kind, options, make):
+    """The compiled loops read and write the state in place as doubles: an array of another
+    typecode was written past its end (8 bytes an item into 1- or 4-byte items), a list
+    refused. Now only an array('d') is; anything else gets the Python loop, as pure Values."""
+    seen = []
+    for engine in engine_pair:
+        params = [engine.Value(1.0), engine.Value(-2.0)]
+        for p in params:
+            p.grad = 0.3
+        opt = {"SGD": SGD, "Adam": Adam}[kind](params, **options)
+        try:
+            for _ in range(3):
+                _state_of_another_kind(opt, make)
+                opt.step()
+            seen.append([p.data for p in params])
+        except TypeError as error:
+            seen.append(str(error))
+    assert seen[0] == seen[1]
+
+
+def test_parameters_the_user_made_a_tuple_still_step(engine_pair):
+    seen = []
+    for engine in engine_pair:
+        params = [engine.Value(1.0), engine.Value(-2.0)]
+        opt = SGD(params, lr=0.1)
+        opt.params = tuple(opt.params)
+        for p in params:
+            p.grad = 0.3
+        opt.step()
+        opt.zero_grad()
+        seen.append([(p.data, p.grad) for p in params])
+    assert seen[0] == seen[1] == [(1.0 - 0.1 * 0.3, 0.0), (-2.0 - 0.1 * 0.3, 0.0)]
