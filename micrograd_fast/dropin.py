@@ -37,6 +37,8 @@ def _alias_package():
     package.__path__ = package.__spec__.submodule_search_locations = []
     package.engine = engine
     package.nn = nn
+    # "which micrograd is this?": micrograd.__file__ answers with micrograd_fast's package
+    package.__file__ = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__init__.py")
     package.__micrograd_fast__ = True
     return package
 

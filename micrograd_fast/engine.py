@@ -20,7 +20,26 @@ __all__ = ["Value", "Graph", "PureValue", "PureGraph", "IMPLEMENTATION"]
 # The engines by name, as the demo's --engine, the benchmarks and the tests' fixtures call them.
 ENGINES = {"compiled": "micrograd_fast._engine", "pure": "micrograd_fast.pure"}
 
-FORCE_PURE = os.environ.get("MICROGRAD_FAST_PURE", "") not in ("", "0")
+_ON, _OFF = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def switch(name, default):
+    """The environment variable ``name`` read as on or off: 1, true, yes, on or 0, false,
+    no, off, in any case; unset or empty gives ``default``, anything else a
+    ``RuntimeWarning`` and ``default``."""
+    text = os.environ.get(name, "").strip().lower()
+    if text in _ON:
+        return True
+    if text in _OFF:
+        return False
+    if text:
+        warnings.warn(f"micrograd_fast: {name}={os.environ[name]!r} is neither on (1, true, yes, on) "
+                      f"nor off (0, false, no, off): it is taken as {'on' if default else 'off'}",
+                      RuntimeWarning, stacklevel=3)
+    return default
+
+
+FORCE_PURE = switch("MICROGRAD_FAST_PURE", False)
 
 if FORCE_PURE or sys.implementation.name != "cpython":
     Value, Graph = PureValue, PureGraph

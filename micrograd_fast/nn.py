@@ -17,7 +17,6 @@ input is of a Value subclass with its own ``+`` or ``*`` (so that its operators 
 as in micrograd).
 """
 
-import os
 import random
 import sys
 import warnings
@@ -32,7 +31,7 @@ __all__ = ["random", "Value", "Module", "Neuron", "Layer", "MLP"]
 ACTIVATIONS = {"relu": "ReLU", "tanh": "Tanh", "sigmoid": "Sigmoid"}  # name -> repr prefix
 
 # Whether a Neuron made without fused= builds one dot node (True) or micrograd's graph.
-FUSED = os.environ.get("MICROGRAD_FAST_FUSED", "1") != "0"
+FUSED = engine.switch("MICROGRAD_FAST_FUSED", True)
 
 
 class Module:

@@ -83,6 +83,7 @@ def test_install_wins_over_an_installed_micrograd():
         from micrograd.nn import MLP
         assert Value is micrograd_fast.engine.Value and micrograd.engine.Value is Value
         assert MLP is micrograd_fast.nn.MLP and micrograd.nn is micrograd_fast.nn
+        assert micrograd.__file__ == micrograd_fast.__file__  # "which micrograd is this?"
         try:
             import micrograd.other
         except ModuleNotFoundError:

@@ -356,6 +356,9 @@ def test_fused_environment_variable():
     """
     assert run_python(code, env={"MICROGRAD_FAST_FUSED": "0"}).stdout == "False +\n"
     assert run_python(code, env={"MICROGRAD_FAST_FUSED": "1"}).stdout == "True dot\n"
+    # as MICROGRAD_FAST_PURE reads it (engine.switch): false once left fusion on
+    assert run_python(code, env={"MICROGRAD_FAST_FUSED": "false"}).stdout == "False +\n"
+    assert run_python(code, env={"MICROGRAD_FAST_FUSED": "Off"}).stdout == "False +\n"
 
 
 def test_install_fused_false_changes_no_code():
@@ -473,3 +476,25 @@ def test_a_layer_computes_what_its_neurons_compute_one_by_one(engine, change, mo
         hidden = model.layers[0](x)
         assert [_shape(h) for h in model.layers[1](hidden)] == [
             _shape(n(hidden)) for n in model.layers[1].neurons]
+
+
+def test_backward_twice_on_one_graph_gives_micrograds_numbers_unfused(engine):
+    """The README's one exception to "the same numbers": a second backward() on the same
+    graph passes the inner nodes' first gradients down again, which a fused neuron keeps
+    in fewer nodes. Unfused, node for node, the numbers are micrograd's."""
+    micrograd_nn = pytest.importorskip("micrograd.nn")
+    micrograd_engine = pytest.importorskip("micrograd.engine")
+
+    def twice(make, V):
+        random.seed(3)
+        model = make()
+        loss = (model([V(0.5), V(-1.5)]) - 1.0) ** 2
+        loss.backward()
+        loss.backward()
+        return [p.grad for p in model.parameters()]
+
+    unfused = twice(lambda: nn.MLP(2, [4, 1], fused=False, value_type=engine.Value), engine.Value)
+    theirs = twice(lambda: micrograd_nn.MLP(2, [4, 1]), micrograd_engine.Value)
+    fused = twice(lambda: nn.MLP(2, [4, 1], value_type=engine.Value), engine.Value)
+    assert unfused == pytest.approx(theirs, rel=1e-12, abs=1e-15)
+    assert fused != pytest.approx(theirs, rel=1e-6)

@@ -7,6 +7,7 @@ are listed under "measured figures".
 
 import pathlib
 import re
+import shutil
 import time
 
 import pytest
@@ -37,6 +38,8 @@ def number_after(label, text):
     return float(match.group(1))
 
 
+@pytest.mark.skipif(shutil.which("dot") is None,
+                    reason="its picture needs graphviz's dot program (apt install graphviz)")
 def test_lecture_notebook(tmp_path, figures):
     text, kinds = run_notebook("lecture", tmp_path, figures)
     assert "image/svg+xml" in kinds or "image/png" in kinds  # the neuron's picture

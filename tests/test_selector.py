@@ -28,6 +28,18 @@ def test_environment_variable_forces_pure():
     assert _chosen(env={"MICROGRAD_FAST_PURE": "1"})[:2] == ["pure", "micrograd_fast.pure"]
 
 
+@pytest.mark.c_extension
+@pytest.mark.parametrize("text, chosen, warned", [
+    ("0", "compiled", False), ("false", "compiled", False), ("No", "compiled", False),
+    (" off ", "compiled", False), ("true", "pure", False), ("YES", "pure", False),
+    ("on", "pure", False), ("maybe", "compiled", True), ("2", "compiled", True)])
+def test_the_environment_variable_reads_on_and_off_words(text, chosen, warned):
+    """MICROGRAD_FAST_PURE=false once chose the pure engine (anything but 0 was on)."""
+    result = _chosen(env={"MICROGRAD_FAST_PURE": text})
+    assert result[0] == chosen
+    assert result[2].strip() == ("['RuntimeWarning']" if warned else "[]")
+
+
 def test_missing_extension_falls_back_to_pure():
     # sys.modules[name] = None makes the import fail as a missing extension does
     chosen = _chosen(env={"MICROGRAD_FAST_PURE": ""},
