@@ -12,25 +12,36 @@ the same data on every machine, though not scikit-learn's numbers.
 - ``make_blobs``: Gaussian clusters, one class per center.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Optional, Sequence, Union
+
+    # a seed, as random.Random takes one, or a random.Random to draw from
+    _RandomState = Union[int, float, str, bytes, bytearray, random.Random, None]
+    _Data = tuple[list[list[float]], list[int]]  # (X, y)
 
 __all__ = ["make_moons", "make_circles", "make_blobs"]
 
 
-def _rng(random_state):
+def _rng(random_state: _RandomState) -> random.Random:
     return random_state if isinstance(random_state, random.Random) else random.Random(random_state)
 
 
-def _linspace(start, stop, n):
+def _linspace(start: float, stop: float, n: int) -> list[float]:
     if n == 1:
         return [start]
     step = (stop - start) / (n - 1)
     return [start + i * step for i in range(n)]
 
 
-def _shuffle_and_noise(X, y, shuffle, noise, rng):
+def _shuffle_and_noise(X: list[list[float]], y: list[int], shuffle: bool, noise: Optional[float],
+                       rng: random.Random) -> _Data:
     if shuffle:
         order = list(range(len(X)))
         rng.shuffle(order)
@@ -41,11 +52,11 @@ def _shuffle_and_noise(X, y, shuffle, noise, rng):
     return X, y
 
 
-def _count(k):
+def _count(k: int) -> bool:
     return isinstance(k, numbers.Integral) and k >= 0
 
 
-def _two_counts(n_samples, name, least):
+def _two_counts(n_samples: Union[int, tuple[int, int]], name: str, least: int) -> tuple[int, int]:
     """(outer, inner) counts: an int total split as scikit-learn does, or a pair of counts."""
     if isinstance(n_samples, numbers.Integral):
         if n_samples < least:
@@ -57,12 +68,13 @@ def _two_counts(n_samples, name, least):
                      f"(n_outer, n_inner), got {n_samples!r}")
 
 
-def _check_noise(noise, name):
+def _check_noise(noise: Optional[float], name: str) -> None:
     if noise is not None and not noise >= 0:
         raise ValueError(f"{name}: noise must be None or a standard deviation >= 0, got {noise!r}")
 
 
-def make_moons(n_samples=100, *, shuffle=True, noise=None, random_state=None):
+def make_moons(n_samples: Union[int, tuple[int, int]] = 100, *, shuffle: bool = True,
+               noise: Optional[float] = None, random_state: _RandomState = None) -> _Data:
     """Two interleaving half circles: class 0 above, class 1 below and to the right.
 
     ``n_samples`` is the total (the outer moon gets the smaller half) or a tuple
@@ -76,7 +88,9 @@ def make_moons(n_samples=100, *, shuffle=True, noise=None, random_state=None):
     return _shuffle_and_noise(outer + inner, [0] * n_out + [1] * n_in, shuffle, noise, rng)
 
 
-def make_circles(n_samples=100, *, shuffle=True, noise=None, random_state=None, factor=0.8):
+def make_circles(n_samples: Union[int, tuple[int, int]] = 100, *, shuffle: bool = True,
+                 noise: Optional[float] = None, random_state: _RandomState = None,
+                 factor: float = 0.8) -> _Data:
     """A large circle (class 0, radius 1) around a small one (class 1, radius ``factor``).
 
     ``n_samples`` is the total (the outer circle gets the smaller half) or a tuple
@@ -88,15 +102,19 @@ def make_circles(n_samples=100, *, shuffle=True, noise=None, random_state=None, 
         raise ValueError(f"make_circles needs 0 <= factor < 1, got {factor}")
     rng = _rng(random_state)
 
-    def circle(n, radius):  # n points evenly spaced, the first at angle 0
+    # n points evenly spaced, the first at angle 0
+    def circle(n: int, radius: float) -> list[list[float]]:
         return [[radius * math.cos(2 * math.pi * i / n), radius * math.sin(2 * math.pi * i / n)]
                 for i in range(n)]
     return _shuffle_and_noise(circle(n_out, 1.0) + circle(n_in, factor), [0] * n_out + [1] * n_in,
                               shuffle, noise, rng)
 
 
-def make_blobs(n_samples=100, n_features=2, *, centers=None, cluster_std=1.0,
-               center_box=(-10.0, 10.0), shuffle=True, random_state=None):
+def make_blobs(n_samples: Union[int, Sequence[int]] = 100, n_features: int = 2, *,
+               centers: Union[int, Sequence[Sequence[float]], None] = None,
+               cluster_std: Union[float, Sequence[float]] = 1.0,
+               center_box: tuple[float, float] = (-10.0, 10.0), shuffle: bool = True,
+               random_state: _RandomState = None) -> _Data:
     """Gaussian clusters: points of class ``i`` are drawn around ``centers[i]``.
 
     ``n_samples`` is a total, shared out as evenly as can be (the first clusters get

@@ -21,23 +21,32 @@ with the same arithmetic in the same order as the Python loops here: the same
 numbers, bit for bit.
 """
 
+from __future__ import annotations
+
 import math
 import sys
 from array import array
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Callable, Iterable, MutableSequence, Optional, Sized
+
+    from .pure import Value  # any engine's Value: engine.pyi and _engine.pyi alias pure.pyi's
 
 __all__ = ["Optimizer", "SGD", "Adam", "LambdaLR"]
 
 
-def _compiled_engine():
+def _compiled_engine() -> Optional[ModuleType]:
     """The compiled engine's module when it is loaded (it is, when its Values exist), else None."""
     return sys.modules.get("micrograd_fast._engine")
 
 
-def _zeros(n):
+def _zeros(n: int) -> array[float]:
     return array("d", bytes(8 * n))
 
 
-def _plain(*numbers):
+def _plain(*numbers: object) -> bool:
     """Whether the C loops may take these hyperparameters as doubles: each is a float or
     an int, whose arithmetic with a float is the double's. Any other number (a Decimal, a
     float subclass with operators of its own) gets the Python loop, which does the
@@ -48,7 +57,7 @@ def _plain(*numbers):
 class Optimizer:
     """What SGD and Adam share: the parameters, the learning rate, zero_grad."""
 
-    def __init__(self, params, lr):
+    def __init__(self, params: Iterable[Value], lr: float) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
@@ -58,16 +67,16 @@ class Optimizer:
         # its loops return False, having done nothing, unless every parameter is its Value
         self._engine = _compiled_engine()
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         if self._engine is not None and self._engine._zero_grads(self.params):
             return
         for p in self.params:
             p.grad = 0.0
 
-    def step(self):
+    def step(self) -> None:
         raise NotImplementedError
 
-    def _check_state(self, *states):
+    def _check_state(self, *states: Sized) -> None:
         """Parameters added to ``params`` after the optimizer was made have no state."""
         for state in states:
             if len(state) != len(self.params):
@@ -83,7 +92,8 @@ class SGD(Optimizer):
     p -= lr * (d + momentum * b)).
     """
 
-    def __init__(self, params, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False):
+    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False) -> None:
         super().__init__(params, lr)
         if momentum < 0.0 or weight_decay < 0.0:
             raise ValueError(f"invalid momentum {momentum} or weight_decay {weight_decay}")
@@ -93,10 +103,11 @@ class SGD(Optimizer):
         self.dampening = dampening
         self.weight_decay = weight_decay
         self.nesterov = nesterov
-        self.buffers = _zeros(len(self.params))  # a momentum buffer per parameter ...
+        # a momentum buffer per parameter ...
+        self.buffers: MutableSequence[float] = _zeros(len(self.params))
         self.t = 0  # ... which is d on the first step (torch's), then the running sum
 
-    def step(self):
+    def step(self) -> None:
         self._check_state(self.buffers)
         first, self.t = self.t == 0, self.t + 1
         if (self._engine is not None
@@ -123,7 +134,9 @@ class Adam(Optimizer):
     lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps).
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+    def __init__(self, params: Iterable[Value], lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
         beta1, beta2 = betas
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
@@ -134,10 +147,10 @@ class Adam(Optimizer):
         self.eps = eps
         self.weight_decay = weight_decay
         self.t = 0  # steps taken
-        self.m = _zeros(len(self.params))
-        self.v = _zeros(len(self.params))
+        self.m: MutableSequence[float] = _zeros(len(self.params))
+        self.v: MutableSequence[float] = _zeros(len(self.params))
 
-    def step(self):
+    def step(self) -> None:
         self._check_state(self.m, self.v)
         beta1, beta2 = self.betas
         self.t += 1
@@ -167,16 +180,16 @@ class LambdaLR:
     is ``LambdaLR(SGD(params, lr=1.0), lambda k: 1.0 - 0.9 * k / steps)``.
     """
 
-    def __init__(self, optimizer, lr_lambda):
+    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float]) -> None:
         self.optimizer = optimizer
         self.lr_lambda = lr_lambda
         self.base_lr = optimizer.lr
         self.last_epoch = 0
         optimizer.lr = self.base_lr * lr_lambda(0)
 
-    def step(self):
+    def step(self) -> None:
         self.last_epoch += 1
         self.optimizer.lr = self.base_lr * self.lr_lambda(self.last_epoch)
 
-    def get_last_lr(self):
+    def get_last_lr(self) -> float:
         return self.optimizer.lr

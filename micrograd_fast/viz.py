@@ -12,16 +12,26 @@ micrograd_fast, or ``pip install graphviz``) and, to render, the ``dot`` program
 the system's graphviz package.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Literal
+
+    from .pure import Value  # any engine's Value: engine.pyi and _engine.pyi alias pure.pyi's
+
 __all__ = ["draw_dot", "trace"]
 
 
-def trace(root):
+def trace(root: Value) -> tuple[list[Value], list[tuple[Value, Value, str]]]:
     """All Values that ``root`` depends on, and the (child, parent, role) edges between them.
 
     The role names a fused neuron's operands (``b``, ``w0``, ``x0``, ``w1``, ...), so
     that its picture shows which weight multiplies which input; it is empty elsewhere.
     """
-    nodes, edges = [], []
+    nodes: list[Value] = []
+    edges: list[tuple[Value, Value, str]] = []
     seen = {id(root)}
     stack = [root]
     while stack:  # a loop, not recursion: deep graphs do not hit the recursion limit
@@ -36,13 +46,13 @@ def trace(root):
     return nodes, edges
 
 
-def draw_dot(root, format="svg", rankdir="LR"):
+def draw_dot(root: Value, format: str = "svg", rankdir: Literal["LR", "TB"] = "LR") -> Any:
     """A ``graphviz.Digraph`` of the graph that ends in ``root``, drawn left to right ("LR")
     or top to bottom ("TB")."""
     if rankdir not in ("LR", "TB"):
         raise ValueError(f"rankdir must be 'LR' or 'TB', not {rankdir!r}")
     try:
-        from graphviz import Digraph
+        from graphviz import Digraph  # type: ignore  # it has no types, and it may be missing
     except ImportError as error:
         raise ImportError(
             "draw_dot needs the graphviz Python package: pip install graphviz "
@@ -67,7 +77,7 @@ def draw_dot(root, format="svg", rankdir="LR"):
     return dot
 
 
-def _children_in_order(v):
+def _children_in_order(v: Value) -> list[Value]:
     """micrograd_fast's Values know their operands' order (a child used twice is drawn
     once, as micrograd's set holds it, except in a dot, where each operand has its role);
     micrograd's _prev is a set, sorted here so that the picture is the same on every run."""
@@ -79,17 +89,17 @@ def _children_in_order(v):
     return list({id(c): c for c in ordered}.values())
 
 
-def _role(v, i):
+def _role(v: Value, i: int) -> str:
     if v._op != "dot" or not hasattr(v, "_operands"):
         return ""
     return "b" if i == 0 else f"{'wx'[(i - 1) % 2]}{(i - 1) // 2}"
 
 
-def _label(v):
+def _label(v: Value) -> str:
     return str(getattr(v, "label", ""))  # micrograd's own Value has no label
 
 
-def _escape_record(text):
+def _escape_record(text: str) -> str:
     """A label as text inside a graphviz record, where { } | < > would be structure."""
     for char in "\\{}|<>":
         text = text.replace(char, "\\" + char)

@@ -1,8 +1,11 @@
 """A user's typed program: tests/test_typing.py checks it with ``mypy --strict``."""
 from array import array
 
+from micrograd_fast.datasets import make_moons
 from micrograd_fast.engine import Graph, Value
 from micrograd_fast.nn import MLP
+from micrograd_fast.optim import SGD, Adam, LambdaLR
+from micrograd_fast.viz import draw_dot
 
 
 def neuron(x1: Value, x2: Value) -> Value:
@@ -56,3 +59,23 @@ points = [Value(0.0), Value(0.0)]
 fed = Graph(model(points), inputs=points)
 fed_inputs: tuple[Value, ...] = fed.inputs
 print(fed.forward([0.5, -1.0]), fed.forward(array("d", [1.0, 2.0])), len(fed_inputs))
+
+# the README's tour: a data set, the optimizers and a schedule, a picture of the graph
+X, labels = make_moons(n_samples=50, noise=0.1, random_state=0)
+targets = [2 * label - 1 for label in labels]
+tour, steps = MLP(2, [16, 16, 1]), 3
+opt = SGD(tour.parameters(), lr=1.0)
+adam = Adam(tour.parameters(), lr=1e-2)
+schedule = LambdaLR(opt, lambda k: 1.0 - 0.9 * k / steps)
+for k in range(steps):
+    scores = [tour([Value(a), Value(b)]) for a, b in X]
+    tour_loss = sum((1 + -yi * s).relu() for yi, s in zip(targets, scores)) * (1.0 / len(targets))
+    opt.zero_grad()
+    tour_loss.backward()
+    opt.step()
+    schedule.step()
+adam.zero_grad()
+adam.step()
+lr: float = schedule.get_last_lr()
+dot = draw_dot(o)  # shows itself in Jupyter; dot.render("neuron") writes neuron.svg
+print(tour_loss.data, lr, len(dot.body))
