@@ -16,6 +16,7 @@ match it bit for bit or where micrograd misbehaves:
 - bad input raises a clear exception instead of returning a complex number.
 """
 
+import copyreg
 import math
 from itertools import count
 from operator import attrgetter
@@ -60,6 +61,8 @@ def _to_float(x, what):
         return x
     k = _constant(x)
     if k is None:
+        if isinstance(x, Value):  # (not another engine's: this one's)
+            raise TypeError(f"{what} must be a real number, not a Value: its number is its .data")
         _refuse_other_engine(x)
         raise TypeError(f"{what} must be a real number, not {type(x).__name__!r}")
     return float(k)
@@ -359,9 +362,23 @@ class Value:
         return f"Value(data={self._data}, grad={self._grad})"
 
     def __reduce__(self):
-        # data, grad and attributes survive copy and pickle; graph links do not
+        # data, grad and attributes (a subclass's slots too) survive copy and pickle; graph links do not
         state = {name: value for name, value in self.__dict__.items() if name not in _LINKS}
-        return (_rebuild, (type(self), self._data, self._grad), state or None)
+        return (_rebuild, (type(self), self._data, self._grad), _with_slots(self, state or None))
+
+
+def _with_slots(v, state):
+    """``state``, with the slots a subclass of Value declares, as copy and pickle take
+    them: (state, {slot: value}) when one is set."""
+    if type(v) is Value:
+        return state
+    slots = {}
+    for name in copyreg._slotnames(type(v)):
+        try:
+            slots[name] = getattr(v, name)
+        except AttributeError:  # (a slot never set)
+            pass
+    return (state, slots) if slots else state
 
 
 def _rebuild(cls, data, grad):
@@ -863,8 +880,10 @@ def _sweep(root):
 
 
 def _given_children(v):
-    """The children a node was given by hand (its __dict__'s '_prev'), or None."""
-    given = v.__dict__.get('_prev')
+    """The children a node was given by hand (its __dict__'s '_prev'), or None. Found by
+    looking at the keys, as the compiled walk does: looking '_prev' up by its hash would
+    call the __eq__ of a key of the user's with the same hash, in the middle of the walk."""
+    given = next((value for key, value in v.__dict__.items() if type(key) is str and key == '_prev'), None)
     if given is None:
         return None
     if type(given) is not tuple or not all(isinstance(c, Value) for c in given):
@@ -1069,7 +1088,7 @@ def _input_values(values, n):
     """``values`` as a list of n floats: a buffer of doubles as it is, else a sequence of numbers."""
     try:
         view = memoryview(values)
-    except TypeError:
+    except (BufferError, ValueError, TypeError):  # as the compiled engine: read it as a sequence
         view = None
     if view is not None and view.format in _DOUBLE_FORMATS and view.c_contiguous:
         numbers = view.cast("B").cast("d").tolist()

@@ -26,6 +26,8 @@
 # walk, have a child not older than itself or a parent older than itself; while one
 # lives, backward() takes the full walk.
 
+import copyreg as _copyreg
+
 cdef enum:
     OPCODE_MASK = 0x1F
     K = 0x20            # the second operand is a number, not a Value
@@ -316,10 +318,24 @@ cdef class Value:
         return f"Value(data={self._data}, grad={self._grad})"
 
     def __reduce__(self):
-        # data, grad and attributes survive copy and pickle; graph links do not
+        # data, grad and attributes (a subclass's slots too) survive copy and pickle; graph links do not
         state = {name: value for name, value in (_attrs(self) or {}).items() if name not in _LINKS}
         _sync_node(self)
-        return (_rebuild, (type(self), self._data, self._grad), state or None)
+        return (_rebuild, (type(self), self._data, self._grad), _with_slots(self, state or None))
+
+
+def _with_slots(v, state):
+    """``state``, with the slots a subclass of Value declares, as copy and pickle take
+    them: (state, {slot: value}) when one is set."""
+    if type(v) is Value:
+        return state
+    slots = {}
+    for name in _copyreg._slotnames(type(v)):
+        try:
+            slots[name] = getattr(v, name)
+        except AttributeError:  # (a slot never set)
+            pass
+    return (state, slots) if slots else state
 
 
 def _rebuild(cls, data, grad):

@@ -43,6 +43,8 @@ cdef double _to_float(object x, str what) except? -1.0:
     if PyFloat_CheckExact(x):
         return PyFloat_AS_DOUBLE(x)
     if _constant(x, &k) is None:
+        if isinstance(x, Value):  # (not another engine's: this one's)
+            raise TypeError(f"{what} must be a real number, not a Value: its number is its .data")
         _refuse_other_engine(x)
         raise TypeError(f"{what} must be a real number, not {type(x).__name__!r}")
     return k

@@ -33,6 +33,8 @@
 # that code may drop some.
 
 import gc as _gc
+from cpython.dict cimport PyDict_Next
+from cpython.unicode cimport PyUnicode_Compare, PyUnicode_CheckExact
 from libc.stdlib cimport qsort
 
 
@@ -103,21 +105,38 @@ cdef void _unmark(PyObject** nodes, Py_ssize_t n) noexcept:
         _stamp_of(nodes[i])[0] &= ~(<uint64_t>(SEEN | IN_PATH))
 
 
+cdef PyObject* _own_item(dict attrs, str name) noexcept:
+    """attrs[name] (borrowed), or NULL, found by looking at the keys, not by hashing name:
+    a key of the user's whose hash is name's would have its __eq__ called, Python code
+    running in the middle of the walk (which may free the nodes it holds)."""
+    cdef Py_ssize_t position = 0
+    cdef PyObject* key
+    cdef PyObject* value
+    while PyDict_Next(attrs, &position, &key, &value):
+        if key == <PyObject*>name or (PyUnicode_CheckExact(<object>key)
+                                      and PyUnicode_Compare(<object>key, name) == 0):
+            return value
+    return NULL
+
+
 cdef tuple _given_children(Value v):
     """The children a node was given by hand (its __dict__'s '_prev'), or None."""
     cdef PyObject* given
     cdef dict attrs = _attrs(v)
+    cdef Py_ssize_t i
     if attrs is None:
         return None
-    given = PyDict_GetItemWithError(attrs, '_prev')  # str keys: no Python code runs
-    if given == NULL:
+    given = _own_item(attrs, '_prev')
+    if given == NULL or <object>given is None:
         return None
-    if type(<object>given) is not tuple or not all(
-            [PyObject_TypeCheck(<object>PyTuple_GET_ITEM(<object>given, i), Value)
-             for i in range(len(<tuple>given))]):
-        raise TypeError("a node's _prev must be set as an attribute (v._prev = {a, b}), "
-                        "not written into its __dict__")
-    return <tuple>given
+    if type(<object>given) is tuple:
+        for i in range(PyTuple_GET_SIZE(given)):
+            if not PyObject_TypeCheck(<object>PyTuple_GET_ITEM(<object>given, i), Value):
+                break
+        else:
+            return <tuple>given
+    raise TypeError("a node's _prev must be set as an attribute (v._prev = {a, b}), "
+                    "not written into its __dict__")
 
 
 cdef tuple _children(Value v, _Walk* w):

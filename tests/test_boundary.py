@@ -158,6 +158,46 @@ def test_a_graph_copies_its_inputs_as_a_collection_while_it_is_made_leaves_them(
     assert run_on(engine.__name__, program).split() == ["1999000.0"]
 
 
+A_KEY_WITH_THE_HASH_OF_PREV = """
+state = {{}}
+class SameHash:
+    # a __dict__ key whose hash is '_prev''s: looking '_prev' up by its hash calls __eq__
+    def __hash__(self):
+        return hash('_prev')
+    def __eq__(self, other):
+        if state.pop("armed", False):
+            print("__eq__ ran inside the walk")
+            V.__init__(state["root"], 0.0)  # the root a leaf: the walk's nodes freed
+            state["junk"] = [V(float(i)) * 2.0 for i in range(100_000)]  # their memory reused
+        return False
+x = V(2.0)
+y = x * 3.0
+z = V(y.data, (y,), 'f')  # made by hand: the walk reads its __dict__
+z._backward = lambda: print("z's _backward ran")
+attributes = dict(vars(z))
+vars(z).clear()
+vars(z)[SameHash()] = 1  # first in the dict, before '_prev'
+vars(z).update(attributes)
+root = state["root"] = z * 5.0
+state["armed"] = True
+{call}
+print(root.data, state.get("armed"))
+"""
+
+
+@pytest.mark.parametrize("call", ["root.backward()", """
+try:
+    E.Graph(root)  # which refuses a node with a Python _backward, after finding the order
+except ValueError:
+    print("refused")"""], ids=["backward", "Graph"])
+def test_the_walk_finds_a_hand_given_prev_without_running_a_key_s_eq(engine, call):
+    """The compiled walk looked '_prev' up in the node's __dict__ by its hash: a key of
+    the user's with the same hash ran its __eq__, which freed the nodes the walk holds
+    (a use after free). Both engines now look at the keys themselves."""
+    out = run_on(engine.__name__, A_KEY_WITH_THE_HASH_OF_PREV.format(call=call))
+    assert out == ("z's _backward ran" if call == "root.backward()" else "refused") + "\n30.0 True\n"
+
+
 def test_dot_reads_a_list_before_an_iterable_that_changes_it(engine):
     """The weights are taken as they were when dot was called, though iterating the
     inputs replaces or clears them (the compiled engine once kept the list in place)."""

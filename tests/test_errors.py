@@ -94,6 +94,15 @@ def test_assigning_a_non_number(engine, attr, bad):
     assert getattr(v, attr) == (1.0 if attr == "data" else 0.0)
 
 
+@pytest.mark.parametrize("attr", ["data", "grad"])
+def test_assigning_a_value_of_the_same_engine_says_to_take_its_number(engine, attr):
+    """It said the two Values belonged to two different engines."""
+    v, w = engine.Value(1.0), engine.Value(2.0)
+    with pytest.raises(TypeError, match=f"^Value.{attr} must be a real number, not a Value: "
+                                        r"its number is its \.data$"):
+        setattr(v, attr, w)
+
+
 def test_backward_errors_leave_the_graph_usable(engine):
     V = engine.Value
     x = V(0.0)

@@ -171,12 +171,19 @@ def test_values_without_inputs_are_refused(engine):
 
 
 def test_wrong_values_read_the_same_on_both_engines(engine_pair):
+    wrong = [[1.0], [1.0, object()], 7, [2**2000, 1.0]]
+    try:
+        import numpy
+    except ImportError:
+        pass
+    else:  # a buffer whose export fails with a ValueError: read as a sequence, on both engines
+        wrong.append(numpy.array(["2020-01-01", "2020-01-02"], dtype="M8[D]"))
     messages = []
     for engine in engine_pair:
         xs, ws, root = _small_net(engine.Value)
         graph = engine.Graph(root, inputs=xs)
         found = []
-        for values in ([1.0], [1.0, object()], 7, [2**2000, 1.0]):
+        for values in wrong:
             with pytest.raises(Exception) as raised:
                 graph.forward(values)
             found.append((type(raised.value), str(raised.value)))

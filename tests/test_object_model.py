@@ -277,6 +277,29 @@ def test_a_shallow_copy_shares_the_attributes(engine):
     assert c is not a and c.partner is b and c.me is a and (c.data, c.grad) == (1.0, 0.5)
 
 
+_SLOTTED = {}
+
+
+def _slotted(engine):
+    if engine not in _SLOTTED:  # picklable: found by name in this module
+        cls = type(f"Slotted_{engine.__name__.replace('.', '_')}", (engine.Value,), {"__slots__": ("m", "unset")})
+        cls.__module__ = __name__
+        globals()[cls.__name__] = _SLOTTED[engine] = cls
+    return _SLOTTED[engine]
+
+
+@pytest.mark.parametrize("how", ["copy", "deepcopy", "pickle"])
+def test_a_subclass_s_slots_are_copied_as_its_attributes_are(engine, how):
+    """Value.__reduce__ gave only data, grad and the __dict__: a slot was lost (micrograd's
+    plain class keeps it on copy and deepcopy)."""
+    v = _slotted(engine)(2.0)
+    v.m, v.label = 7.0, "p"
+    c = {"copy": copy.copy, "deepcopy": copy.deepcopy,
+         "pickle": lambda v: pickle.loads(pickle.dumps(v))}[how](v)
+    assert type(c) is type(v) and (c.data, c.m, c.label) == (2.0, 7.0, "p")
+    assert not hasattr(c, "unset")
+
+
 @pytest.mark.parametrize("how", ["deepcopy", "copy"])
 def test_a_bound_method_kept_as_an_attribute_is_copied_as_micrograds(engine, how):
     # micrograd's methods bind as Python methods: deepcopy rebinds them to the copy, a
