@@ -498,3 +498,12 @@ def test_backward_twice_on_one_graph_gives_micrograds_numbers_unfused(engine):
     fused = twice(lambda: nn.MLP(2, [4, 1], value_type=engine.Value), engine.Value)
     assert unfused == pytest.approx(theirs, rel=1e-12, abs=1e-15)
     assert fused != pytest.approx(theirs, rel=1e-6)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_layer_reads_an_iterator_once_for_all_its_neurons(engine, fused):
+    """The README's difference: every neuron gets all of a generator's inputs, where
+    micrograd's first neuron uses it up."""
+    random.seed(0)
+    model = nn.MLP(3, [4, 1], fused=fused, value_type=engine.Value)
+    assert model(x for x in [1.0, 2.0, 3.0]).data == model([1.0, 2.0, 3.0]).data
