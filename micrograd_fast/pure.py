@@ -1043,12 +1043,20 @@ class Graph:
         self.inputs = inputs
 
     def __len__(self):
+        self._check_made()
         return len(self._nodes)
 
     def __reduce__(self):
         raise TypeError(_NOT_COPIED)
 
+    def _check_made(self):
+        """A Graph whose Graph() raised has no tape: user code run while it was being made
+        (iterating the inputs) can still reach it, through gc.get_objects()."""
+        if "inputs" not in self.__dict__:
+            raise AttributeError("this Graph was never made: the Graph() call that made it raised")
+
     def _check_unchanged(self):
+        self._check_made()
         for node in self._nodes:
             if node._python:  # given a _backward (or made again) since the Graph was built
                 raise ValueError(_CHANGED.format(op=node._op))
@@ -1058,6 +1066,7 @@ class Graph:
 
         With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
         """
+        self._check_made()
         if values is not None:
             values = _input_values(values, len(self.inputs))
         self._check_unchanged()

@@ -511,7 +511,15 @@ cdef class Graph:
     def __dealloc__(self):
         PyMem_Free(self._values)
 
+    cdef int _check_made(self) except -1:
+        """A Graph whose Graph() raised has no tape: user code run while it was being made
+        (iterating the inputs) can still reach it, through gc.get_objects()."""
+        if self._c is None or self._values == NULL:
+            raise AttributeError("this Graph was never made: the Graph() call that made it raised")
+        return 0
+
     def __len__(self):
+        self._check_made()
         return len(self._nodes)
 
     def __reduce__(self):
@@ -554,6 +562,7 @@ cdef class Graph:
         With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
         """
         cdef Py_ssize_t i
+        self._check_made()
         if values is not None:
             self._take(values)  # before anything changes: a number's __float__ may run code
         if _reshaped == self._c.shape_seen:
@@ -576,6 +585,7 @@ cdef class Graph:
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
+        self._check_made()
         if _reshaped == self._c.shape_seen and _rewritten == self._c.data_seen:
             _read_leaves(self._c, True)
         else:

@@ -602,3 +602,26 @@ def test_a_neurons_relu_replays_as_built(engine, pattern):
         fresh[-1].backward()
         assert _bits([v.data for v in nodes] + [v.grad for v in nodes + leaves]) == \
             _bits([v.data for v in fresh] + [v.grad for v in fresh + fresh_leaves])
+
+
+@pytest.mark.parametrize("call", ["forward", "backward", "len"])
+def test_a_graph_whose_making_raised_refuses_to_run(engine, call):
+    """Iterating the inputs runs user code while the Graph is being made, and
+    gc.get_objects() hands it the half-made Graph: running it read a tape never made
+    (a crash, found by an outsider). It is refused, as by the pure engine."""
+    stash = []
+    others = {id(o) for o in gc.get_objects() if type(o) is engine.Graph}
+
+    class Inputs:
+        def __iter__(self):
+            stash.extend(o for o in gc.get_objects() if type(o) is engine.Graph and id(o) not in others)
+            raise RuntimeError("no inputs today")
+
+    a = engine.Value(2.0)
+    with pytest.raises(RuntimeError, match="no inputs today"):
+        engine.Graph(a * a, inputs=Inputs())
+    (half_made,) = stash
+    run = {"forward": lambda: half_made.forward([1.0]), "backward": half_made.backward,
+           "len": lambda: len(half_made)}[call]
+    with pytest.raises(AttributeError, match=r"^this Graph was never made: the Graph\(\) call that made it raised$"):
+        run()
