@@ -250,18 +250,28 @@ class Value:
         return _binary(POW, self, other)
 
     def relu(self):
+        if type(self) is not Value:
+            _check_self(self, Value, "relu")
         return _unary(RELU, self)
 
     def tanh(self):
+        if type(self) is not Value:
+            _check_self(self, Value, "tanh")
         return _unary(TANH, self)
 
     def exp(self):
+        if type(self) is not Value:
+            _check_self(self, Value, "exp")
         return _unary(EXP, self)
 
     def log(self):
+        if type(self) is not Value:
+            _check_self(self, Value, "log")
         return _unary(LOG, self)
 
     def sigmoid(self):
+        if type(self) is not Value:
+            _check_self(self, Value, "sigmoid")
         return _unary(SIGMOID, self)
 
     @staticmethod
@@ -275,6 +285,7 @@ class Value:
 
     def backward(self):
         """Fill in d(self)/d(node) in the .grad of every node below self (accumulating)."""
+        _check_self(self, Value, "backward")
         below = None  # the nodes of this serial and newer have run: none yet
         if _HAND_CHANGED[0] == 0:
             self._grad = 1.0
@@ -363,8 +374,17 @@ class Value:
 
     def __reduce__(self):
         # data, grad and attributes (a subclass's slots too) survive copy and pickle; graph links do not
+        _check_self(self, Value, "__reduce__")
         state = {name: value for name, value in self.__dict__.items() if name not in _LINKS}
         return (_rebuild, (type(self), self._data, self._grad), _with_slots(self, state or None))
+
+
+def _check_self(self, cls, method):
+    """Value.relu(2.0) and the like: the compiled engine's methods refuse another object as
+    self (as C types' methods do); these do the same."""
+    if not isinstance(self, cls):
+        raise TypeError(f"descriptor {method!r} for {cls.__name__!r} objects doesn't apply "
+                        f"to a {type(self).__name__!r} object")
 
 
 def _with_slots(v, state):
@@ -1047,6 +1067,7 @@ class Graph:
         return len(self._nodes)
 
     def __reduce__(self):
+        _check_self(self, Graph, "__reduce__")
         raise TypeError(_NOT_COPIED)
 
     def _check_made(self):
@@ -1066,6 +1087,7 @@ class Graph:
 
         With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
         """
+        _check_self(self, Graph, "forward")
         self._check_made()
         if values is not None:
             values = _input_values(values, len(self.inputs))
@@ -1079,6 +1101,7 @@ class Graph:
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
+        _check_self(self, Graph, "backward")
         self._check_unchanged()
         for node in self._nodes:
             if node._opcode != LEAF:

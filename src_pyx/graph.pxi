@@ -523,6 +523,7 @@ cdef class Graph:
         return len(self._nodes)
 
     def __reduce__(self):
+        _check_self(self, Graph, "__reduce__")
         raise TypeError(_NOT_COPIED)
 
     cdef int _read(self, bint grads) except -1:
@@ -562,6 +563,7 @@ cdef class Graph:
         With ``values``, the inputs' data are set to them first, in the order of ``inputs``.
         """
         cdef Py_ssize_t i
+        _check_self(self, Graph, "forward")
         self._check_made()
         if values is not None:
             self._take(values)  # before anything changes: a number's __float__ may run code
@@ -585,6 +587,7 @@ cdef class Graph:
 
     def backward(self):
         """Zero the grads between leaves and root, then backpropagate from the root."""
+        _check_self(self, Graph, "backward")
         self._check_made()
         if _reshaped == self._c.shape_seen and _rewritten == self._c.data_seen:
             _read_leaves(self._c, True)

@@ -8,6 +8,8 @@ import math
 
 import pytest
 
+from engines import ENGINES
+
 
 def _negative_fractional_power(V):
     return V(-8.0) ** (1 / 3)
@@ -325,3 +327,33 @@ def test_init_again_keeps_other_attributes(engine):
     v.m = 0.5
     v.__init__(2.0)
     assert (v.data, v.m, v.label) == (2.0, 0.5, '')
+
+
+@pytest.mark.parametrize("method", ["relu", "tanh", "exp", "log", "sigmoid", "backward", "__reduce__"])
+@pytest.mark.parametrize("other", [2.0, None, "a", 3])
+def test_a_method_called_on_the_class_with_another_object_is_refused(engine, method, other):
+    """Value.relu(2.0): Cython's methods took any object as self and read its memory as a
+    node's (relu of a float gave a Value; backward of an int crashed). Both engines now
+    refuse it, as a C type's method does."""
+    with pytest.raises(TypeError, match=f"^descriptor '{method}' for 'Value' objects doesn't apply "
+                                        f"to a '{type(other).__name__}' object$"):
+        getattr(engine.Value, method)(other)
+
+
+@pytest.mark.parametrize("method", ["forward", "backward", "__reduce__"])
+def test_a_graph_method_called_on_the_class_with_another_object_is_refused(engine, method):
+    with pytest.raises(TypeError, match=f"^descriptor '{method}' for 'Graph' objects doesn't apply "
+                                        "to a 'Value' object$"):
+        getattr(engine.Graph, method)(engine.Value(1.0))
+
+
+def test_a_value_s_local_derivative_needs_its_node(engine):
+    """The compiled engine's node field took None, and calling it read None as a node (a
+    crash); the pure engine's is Python code, which fails when called (AttributeError)."""
+    fn = (engine.Value(1.0) * 2)._backward
+    if engine.__name__ == ENGINES["pure"]:
+        with pytest.raises(AttributeError):
+            type(fn)(None)()
+    else:
+        with pytest.raises(TypeError):
+            type(fn)(None)
