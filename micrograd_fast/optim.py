@@ -109,22 +109,22 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         self._check_state(self.buffers)
-        first, self.t = self.t == 0, self.t + 1
-        if (self._engine is not None
+        first = self.t == 0
+        if not (self._engine is not None
                 and _plain(self.lr, self.momentum, self.dampening, self.weight_decay)
                 and self._engine._sgd_step(self.params, self.buffers, self.lr, self.momentum,
                                            self.dampening, self.weight_decay, self.nesterov, first)):
-            return
-        for i, p in enumerate(self.params):
-            d = p.grad
-            if self.weight_decay != 0.0:
-                d = d + self.weight_decay * p.data
-            if self.momentum != 0.0:
-                b = self.buffers[i]
-                b = d if first else b * self.momentum + (1.0 - self.dampening) * d
-                self.buffers[i] = b
-                d = d + self.momentum * b if self.nesterov else b
-            p.data = p.data - self.lr * d
+            for i, p in enumerate(self.params):
+                d = p.grad
+                if self.weight_decay != 0.0:
+                    d = d + self.weight_decay * p.data
+                if self.momentum != 0.0:
+                    b = self.buffers[i]
+                    b = d if first else b * self.momentum + (1.0 - self.dampening) * d
+                    self.buffers[i] = b
+                    d = d + self.momentum * b if self.nesterov else b
+                p.data = p.data - self.lr * d
+        self.t += 1  # counted once taken: a step that raised is not
 
 
 class Adam(Optimizer):
@@ -153,23 +153,23 @@ class Adam(Optimizer):
     def step(self) -> None:
         self._check_state(self.m, self.v)
         beta1, beta2 = self.betas
-        self.t += 1
-        step_size = self.lr / (1.0 - beta1 ** self.t)
-        bias_correction2_sqrt = (1.0 - beta2 ** self.t) ** 0.5
-        if (self._engine is not None
+        t = self.t + 1  # this step's number, kept once the step is taken: one that raised is not
+        step_size = self.lr / (1.0 - beta1 ** t)
+        bias_correction2_sqrt = (1.0 - beta2 ** t) ** 0.5
+        if not (self._engine is not None
                 and _plain(beta1, beta2, self.eps, self.weight_decay, step_size, bias_correction2_sqrt)
                 and self._engine._adam_step(self.params, self.m, self.v, beta1, beta2, self.eps,
                                             self.weight_decay, step_size, bias_correction2_sqrt)):
-            return
-        for i, p in enumerate(self.params):
-            g = p.grad
-            if self.weight_decay != 0.0:
-                g = g + self.weight_decay * p.data
-            # beta1 * m + (1 - beta1) * g, written as torch's lerp computes it
-            m = self.m[i] = self.m[i] + (1.0 - beta1) * (g - self.m[i])
-            v = self.v[i] = self.v[i] * beta2 + (1.0 - beta2) * g * g
-            denom = math.sqrt(v) / bias_correction2_sqrt + self.eps
-            p.data = p.data - step_size * (m / denom)
+            for i, p in enumerate(self.params):
+                g = p.grad
+                if self.weight_decay != 0.0:
+                    g = g + self.weight_decay * p.data
+                # beta1 * m + (1 - beta1) * g, written as torch's lerp computes it
+                m = self.m[i] = self.m[i] + (1.0 - beta1) * (g - self.m[i])
+                v = self.v[i] = self.v[i] * beta2 + (1.0 - beta2) * g * g
+                denom = math.sqrt(v) / bias_correction2_sqrt + self.eps
+                p.data = p.data - step_size * (m / denom)
+        self.t = t
 
 
 class LambdaLR:

@@ -299,3 +299,24 @@ def test_parameters_the_user_made_a_tuple_still_step(engine_pair):
         opt.zero_grad()
         seen.append([(p.data, p.grad) for p in params])
     assert seen[0] == seen[1] == [(1.0 - 0.1 * 0.3, 0.0), (-2.0 - 0.1 * 0.3, 0.0)]
+
+
+@pytest.mark.parametrize("kind, options", [("SGD", dict(momentum=0.9, dampening=0.5)), ("Adam", {})])
+def test_a_step_that_raised_is_not_counted(engine, kind, options):
+    """Adam counted the step (t) before computing it: a step that raised on the way (a
+    bad learning rate, a MemoryError) left the next one with the bias correction of a
+    later step; SGD's first-step rule for its buffers was lost the same way."""
+    def trained(fail_first):
+        params = [engine.Value(0.5), engine.Value(-1.0)]
+        for p in params:
+            p.grad = 1.0
+        opt = {"SGD": SGD, "Adam": Adam}[kind](params, lr=0.1, **options)
+        if fail_first:
+            opt.lr = "0.1"
+            with pytest.raises(TypeError):
+                opt.step()
+            opt.lr = 0.1
+        opt.step()
+        opt.step()
+        return [p.data for p in params], opt.t
+    assert trained(True) == trained(False)
