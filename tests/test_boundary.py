@@ -109,9 +109,13 @@ class Empties:
 c = Empties(); c.me = c; del c  # garbage, for the next collection
 gc.set_threshold(1)  # which the next allocation the collector counts starts
 gc.enable()
-out = V.dot(ws, xs, 0.5)
+try:
+    out = V.dot(ws, xs, 0.5)
+except ValueError as error:  # (the lists read at different times: 2000 and 0)
+    print("unequal" if "as many weights as inputs" in str(error) else error)
+else:
+    show(out.data)
 gc.disable()
-show(out.data)
 """
 
 
@@ -121,10 +125,16 @@ def test_dot_reads_its_lists_as_a_collection_while_it_is_made_leaves_them(engine
     a new allocation, which starts the collection), then read the lists in place, past
     the end of the emptied lists: a crash. The pure engine's tuple(ws) crashed the same
     way, inside CPython 3.11. Now the lists are read as the collection left them: empty,
-    the bias alone. From 3.12 on the collection waits for the compiled dot to return."""
-    inside = COLLECTS_INSIDE_ALLOCATIONS or engine.__name__ == ENGINES["pure"]
-    assert run_on(engine.__name__, DOT_WHILE_A_COLLECTION_EMPTIES_ITS_LISTS).split() == (
-        ["0.5"] if inside else ["4000.5"])
+    the bias alone. From 3.12 on the collection waits for the interpreter's next check:
+    after the compiled dot returns (all of both lists); in the pure dot, which is Python
+    code, wherever that check comes (3.13: between copying the weights and the inputs)."""
+    out = run_on(engine.__name__, DOT_WHILE_A_COLLECTION_EMPTIES_ITS_LISTS).split()
+    if COLLECTS_INSIDE_ALLOCATIONS:
+        assert out == ["0.5"]
+    elif engine.__name__ == ENGINES["pure"]:
+        assert out in (["0.5"], ["4000.5"], ["unequal"])
+    else:
+        assert out == ["4000.5"]
 
 
 GRAPH_WHILE_A_COLLECTION_EMPTIES_ITS_INPUTS = """
