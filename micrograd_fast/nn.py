@@ -51,6 +51,13 @@ class Module:
 class Neuron(Module):
 
     _how = None  # (see _same_dots) what a Neuron unpickled from an older version reads
+    # What a subclass whose __init__ sets only micrograd's w, b and nonlin reads: the
+    # default activation, and micrograd's graph of * and + nodes (fusing is decided in
+    # __init__, which it skipped).
+    activation = "relu"
+    _fused = False
+    _dot = False
+    _warned = False
 
     def __init__(self, nin, nonlin=True, *, activation="relu", value_type=None, fused=None):
         if activation not in ACTIVATIONS:
@@ -135,9 +142,15 @@ class Layer(Module):
         which the next layer's neurons take without looking). ``checked``: x is such a list."""
         x = x if type(x) is list or type(x) is tuple else list(x)
         neurons = self.neurons
-        fusable = checked or _fusable_inputs(x, neurons[0].b)  # checked once for every neuron
+        # checked once for every neuron (any object may be a neuron: micrograd calls n(x))
+        fusable = checked or _fusable_inputs(x, getattr(neurons[0], "b", None))
         made = _same_dots(neurons, x) if fusable else None
-        out, own = made or ([n._call(x, fusable) for n in neurons], False)
+        if made is None:
+            # Neuron's own __call__ is skipped (its inputs are checked above) only for a
+            # Neuron itself, while the class keeps it: a subclass's or a notebook's runs
+            direct = Neuron.__call__ is _NEURON_CALL and Neuron._call is _NEURON_OUTPUT
+            made = [n._call(x, fusable) if direct and type(n) is Neuron else n(x) for n in neurons], False
+        out, own = made
         return (out[0], False) if len(out) == 1 else (out, own)  # micrograd's behaviour, kept for drop-in use
 
     def parameters(self):
@@ -209,7 +222,8 @@ _OPERATORS = ("__add__", "__radd__", "__mul__", "__rmul__")
 # engine's own, the outputs are that engine's Values, which the next layer of an MLP takes
 # without looking at their types, and the engine's _layer runs the comprehension.
 
-_HOW_DEPENDS_ON = frozenset({"b", "nonlin", "activation", "_dot"})
+_HOW_DEPENDS_ON = frozenset({"b", "nonlin", "activation", "_dot", "__class__"})
+_NEURON_CALL, _NEURON_OUTPUT = Neuron.__call__, Neuron._call
 _HOWS = {}
 _UNSET = object()
 
@@ -221,12 +235,13 @@ _OWN = {cls.dot: (cls, {name: vars(cls)[name] for name in ACTIVATIONS}, sys.modu
 
 
 def _how(neuron):
-    """(the bias's type, nonlin, activation) when the neuron makes a dot node, else None."""
+    """(the bias's type, nonlin, activation, the neuron's class) when the neuron makes a
+    dot node, else None."""
     # (getattr, not vars(): a __dict__ taken out makes every later attribute read slower)
     nonlin, activation = getattr(neuron, "nonlin", _UNSET), getattr(neuron, "activation", _UNSET)
     if not getattr(neuron, "_dot", False) or nonlin is _UNSET or activation is _UNSET:
         return None
-    how = (type(neuron.b), nonlin, activation)
+    how = (type(neuron.b), nonlin, activation, type(neuron))
     return _HOWS.setdefault(how, how)
 
 
@@ -235,8 +250,13 @@ def _same_dots(neurons, x):
     gives them, and whether they are an engine's own Values, when every neuron has the
     first one's _how; None otherwise, or when a neuron's weights are not as many as the
     inputs (micrograd's zip then decides)."""
-    how = neurons[0]._how
-    if how is None:
+    try:
+        how = neurons[0]._how
+        # a neuron whose class has a __call__ of its own (a subclass's, or one a notebook
+        # set on Neuron) is called, as micrograd's Layer calls it
+        if how[3].__call__ is not _NEURON_CALL or how[3]._call is not _NEURON_OUTPUT:
+            return None
+    except (AttributeError, TypeError, IndexError):  # not a Neuron; no dot (None); an older pickle's
         return None
     dot = how[0].dot
     engine_value, activations, layer = _OWN.get(dot, (None, {}, None))
@@ -249,6 +269,8 @@ def _same_dots(neurons, x):
         else:
             out = [dot(n.w, x, n.b) for n in neurons if n._how is how]
     except ValueError:  # a length mismatch (dot and the own activations raise no other ValueError)
+        return None
+    except AttributeError:  # a neuron of the user's own, without _how (micrograd calls it)
         return None
     if len(out) != len(neurons):
         return None

@@ -507,3 +507,83 @@ def test_a_layer_reads_an_iterator_once_for_all_its_neurons(engine, fused):
     random.seed(0)
     model = nn.MLP(3, [4, 1], fused=fused, value_type=engine.Value)
     assert model(x for x in [1.0, 2.0, 3.0]).data == model([1.0, 2.0, 3.0]).data
+
+
+# -- neurons of the user's own, as other projects write them ----------------------------
+
+def _by_hand(neuron, x):
+    """micrograd's Neuron.__call__, computed on plain floats."""
+    act = neuron.b.data + sum(w.data * xi for w, xi in zip(neuron.w, x))
+    return max(act, 0.0) if neuron.nonlin else act
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_a_neuron_subclass_s_own_call_runs_in_a_layer(engine, fused):
+    """A Neuron subclass with a __call__ of its own, in a Layer or an MLP: the Layer made
+    the neurons' outputs itself and never called it (micrograd's Layer calls n(x))."""
+    calls = []
+
+    class Square(nn.Neuron):
+        def __call__(self, x):
+            calls.append(self)
+            act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
+            return act * act
+
+    random.seed(0)
+    layer = nn.Layer(2, 3, fused=fused, value_type=engine.Value)
+    layer.neurons = [Square(2, fused=fused, value_type=engine.Value) for _ in range(3)]
+    out = layer([1.0, 2.0])
+    assert calls == layer.neurons
+    assert [o.data for o in out] == [(n.b.data + n.w[0].data + 2 * n.w[1].data) ** 2 for n in layer.neurons]
+    model = nn.MLP(2, [3, 1], fused=fused, value_type=engine.Value)
+    model.layers[0] = layer
+    model([1.0, 2.0])
+    assert len(calls) == 6
+
+
+def test_a_call_set_on_the_neuron_class_runs_in_a_layer(engine, monkeypatch):
+    """A notebook may set its own Neuron.__call__ (the lecture's tanh): micrograd's Layer
+    calls it."""
+    original = nn.Neuron.__call__
+    monkeypatch.setattr(nn.Neuron, "__call__", lambda self, x: original(self, x) * 2)
+    random.seed(1)
+    layer = nn.Layer(2, 2, value_type=engine.Value)
+    assert [o.data for o in layer([1.0, -1.0])] == [2 * _by_hand(n, [1.0, -1.0]) for n in layer.neurons]
+
+
+def test_a_neuron_subclass_that_skips_neurons_init_works(engine):
+    """A subclass setting micrograd's w, b and nonlin itself (its own initialisation)
+    without super().__init__: it read attributes only Neuron.__init__ sets."""
+    class Ones(nn.Neuron):
+        def __init__(self, nin, nonlin=True):
+            self.w = [engine.Value(1.0 / (i + 1)) for i in range(nin)]
+            self.b = engine.Value(-0.25)
+            self.nonlin = nonlin
+
+    layer = nn.Layer(3, 2, value_type=engine.Value)
+    layer.neurons = [Ones(3), Ones(3, nonlin=False)]
+    x = [0.5, -1.0, 2.0]
+    out = layer(x)
+    assert [o.data for o in out] == [_by_hand(n, x) for n in layer.neurons]
+    out[0].backward()
+    assert layer.neurons[0].w[0].grad == 0.5 and repr(layer.neurons[0]) == "ReLUNeuron(3)"
+
+
+def test_any_callable_with_parameters_may_be_a_neuron(engine):
+    """micrograd's Layer only calls n(x) and n.parameters(): an object of the user's own."""
+    class Unit:
+        def __init__(self):
+            self.w = engine.Value(3.0)
+
+        def __call__(self, x):
+            return self.w * x[0]
+
+        def parameters(self):
+            return [self.w]
+
+    layer = nn.Layer(1, 2, value_type=engine.Value)
+    layer.neurons = [Unit(), Unit()]
+    assert [o.data for o in layer([1.0])] == [3.0, 3.0]
+    layer.neurons = [nn.Neuron(1, value_type=engine.Value), Unit()]  # behind a Neuron too
+    assert layer([1.0])[1].data == 3.0
+    assert len(layer.parameters()) == 3
