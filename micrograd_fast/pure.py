@@ -237,7 +237,8 @@ class Value:
         _mark_changed(self)
 
     # the operators: + * ** are ops (below); the rest are micrograd's one-liners on top.
-    # A subclass's own operators are honoured: it goes through Python's operators.
+    # A subclass's own operators are honoured: it goes through Python's operators, as do
+    # the derived ones once the class's own + * ** or - are replaced (_own_operators).
     def __add__(self, other):  # self + other
         return _binary(ADD, self, other)
 
@@ -311,36 +312,36 @@ class Value:
         return _binary(POW, Value(k), self)
 
     def __neg__(self):  # -self
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, self, -1)
         return self * -1
 
     def __radd__(self, other):  # other + self
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(ADD, self, other)
         return self.__add__(other)  # not self + other: a non-number must get NotImplemented
 
     def __sub__(self, other):  # self - other
         if isinstance(other, Value):
-            if type(self) is Value and type(other) is Value:
+            if type(self) is Value and type(other) is Value and _own_operators():
                 return _binary(ADD, self, _binary(MUL, other, -1))
             return self + (-other)
         other = _constant(other)  # numpy's bool has no unary minus: its float is negated
         if other is None:
             return NotImplemented
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(ADD, self, -other)
         return self + (-other)
 
     def __rsub__(self, other):  # other - self
         if _constant(other) is None:
             return NotImplemented
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(ADD, _binary(MUL, self, -1), other)
         return other + (-self)
 
     def __rmul__(self, other):  # other * self
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, self, other)
         return self.__mul__(other)
 
@@ -348,7 +349,7 @@ class Value:
         if isinstance(other, Value):
             if other._data == 0.0:
                 raise ZeroDivisionError("Value division by zero")
-            if type(self) is Value and type(other) is Value:
+            if type(self) is Value and type(other) is Value and _own_operators():
                 return _binary(MUL, self, _binary(POW, other, -1))
             return self * other**-1
         k = _constant(other)
@@ -356,7 +357,7 @@ class Value:
             return NotImplemented
         if k == 0.0:
             raise ZeroDivisionError("Value division by zero")
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, self, _pow(float(k), -1.0))  # micrograd's other**-1, on the number
         return self * _pow(float(k), -1.0)
 
@@ -365,7 +366,7 @@ class Value:
             return NotImplemented
         if self._data == 0.0:
             raise ZeroDivisionError("Value division by zero")
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, _binary(POW, self, -1), other)
         return other * self**-1
 
@@ -377,6 +378,20 @@ class Value:
         _check_self(self, Value, "__reduce__")
         state = {name: value for name, value in self.__dict__.items() if name not in _LINKS}
         return (_rebuild, (type(self), self._data, self._grad), _with_slots(self, state or None))
+
+
+_OWN_OPERATORS = {name: vars(Value)[name] for name in ("__add__", "__mul__", "__pow__", "__neg__")}
+
+
+def _own_operators():
+    """Whether Value's + * ** and unary - are still its own. micrograd derives -, / and the
+    reflected operators from them (a - b is a + (-b), a / b is a * b**-1), so an operator a
+    user sets on the class (Value.__pow__ = f) runs for those too; while they are its own,
+    the derived operators make their nodes directly."""
+    get = vars(Value).get
+    own = _OWN_OPERATORS
+    return (get("__add__") is own["__add__"] and get("__mul__") is own["__mul__"]
+            and get("__pow__") is own["__pow__"] and get("__neg__") is own["__neg__"])
 
 
 def _check_self(self, cls, method):

@@ -193,7 +193,9 @@ cdef class Value:
         _mark_changed(self)
 
     # the operators: + * ** are ops (ops.pxi); the rest are micrograd's one-liners on top.
-    # A subclass's own operators are honoured: it goes through Python's operators.
+    # A subclass's own operators are honoured: it goes through Python's operators, as do
+    # the derived ones once the class's own + * ** or - are replaced ("operators a
+    # notebook sets on the class", below).
     def __add__(Value self, other):  # self + other
         return _binary(ADD, self, other)
 
@@ -256,25 +258,25 @@ cdef class Value:
         return _binary(POW, Value(k), self)
 
     def __neg__(Value self):  # -self
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, self, -1)
         return self * -1
 
     def __radd__(Value self, other):  # other + self
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(ADD, self, other)
         return self.__add__(other)  # not self + other: a non-number must get NotImplemented
 
     def __sub__(Value self, other):  # self - other
         cdef double k
         if isinstance(other, Value):
-            if type(self) is Value and type(other) is Value:
+            if type(self) is Value and type(other) is Value and _own_operators():
                 return _binary(ADD, self, _binary(MUL, <Value>other, -1))
             return self + (-other)
         other = _constant(other, &k)  # numpy's bool has no unary minus: its float is negated
         if other is None:
             return NotImplemented
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(ADD, self, -other)
         return self + (-other)
 
@@ -282,12 +284,12 @@ cdef class Value:
         cdef double k
         if _constant(other, &k) is None:
             return NotImplemented
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(ADD, _binary(MUL, self, -1), other)
         return other + (-self)
 
     def __rmul__(Value self, other):  # other * self
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, self, other)
         return self.__mul__(other)
 
@@ -297,14 +299,14 @@ cdef class Value:
             _sync_node(<Value>other)
             if (<Value>other)._data == 0.0:
                 raise ZeroDivisionError("Value division by zero")
-            if type(self) is Value and type(other) is Value:
+            if type(self) is Value and type(other) is Value and _own_operators():
                 return _binary(MUL, self, _binary(POW, <Value>other, -1))
             return self * other**-1
         if _constant(other, &k) is None:
             return NotImplemented
         if k == 0.0:
             raise ZeroDivisionError("Value division by zero")
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, self, _pow(k, -1.0))  # micrograd's other**-1, on the number
         return self * _pow(k, -1.0)
 
@@ -315,7 +317,7 @@ cdef class Value:
         _sync_node(self)
         if self._data == 0.0:
             raise ZeroDivisionError("Value division by zero")
-        if type(self) is Value:
+        if type(self) is Value and _own_operators():
             return _binary(MUL, _binary(POW, self, -1), other)
         return other * self**-1
 
@@ -831,3 +833,47 @@ mgf_give_instances_a_dict(Value, _attributes_at)
 (<_TypeSlots*>Value).tp_free = _release
 mgf_set_fields(Value, _a_at, _b_at, _offer_operands, _stamp_at(), BY_HAND)
 mgf_allow_class_attributes(Value)
+
+
+# -- operators a notebook sets on the class ----------------------------------------------
+# micrograd derives -, / and the reflected operators from + * ** (a - b is a + (-b), -a is
+# a * -1, a / b is a * b**-1), so an operator a user sets on the class (Value.__pow__ = f)
+# runs for them too. While Value's + * ** and unary - are its own, the derived operators
+# make their nodes directly; once one is not, they go through Python's operators. The
+# type's version tag changes whenever its dict does: the operators are looked at again
+# only then.
+
+cdef extern from *:
+    """
+    static inline unsigned int mgf_type_version(PyObject *type) {
+        return ((PyTypeObject *)type)->tp_version_tag;  /* 0: none assigned yet */
+    }
+    static inline PyObject *mgf_type_dict(PyObject *type) {
+        return ((PyTypeObject *)type)->tp_dict;
+    }
+    """
+    unsigned int mgf_type_version(object)
+    PyObject* mgf_type_dict(object)
+
+cdef tuple _OWN_OPERATORS = tuple((name, vars(Value)[name]) for name in
+                                  ("__add__", "__mul__", "__pow__", "__neg__"))
+cdef unsigned int _operators_seen = 0  # the type's version when they were last found its own
+
+
+cdef inline bint _own_operators() except -1:
+    """Whether Value's + * ** and unary - are still its own (above)."""
+    cdef unsigned int version = mgf_type_version(Value)
+    if version != 0 and version == _operators_seen:
+        return True
+    return _look_at_operators(version)
+
+
+cdef bint _look_at_operators(unsigned int version) except -1:
+    global _operators_seen
+    cdef PyObject* attrs = mgf_type_dict(Value)
+    for name, operator in _OWN_OPERATORS:
+        # (a type's dict holds exact str keys only: no user code runs)
+        if PyDict_GetItemWithError(<object>attrs, name) != <PyObject*>operator:
+            return False
+    _operators_seen = version
+    return True

@@ -86,6 +86,41 @@ def test_subclass_operators_are_called_as_micrograd_calls_them(engine, expressio
     assert _trace(engine.Value, expression) == _trace(MicrogradValue, expression)
 
 
+def _trace_patched(cls, expression, monkeypatch):
+    """The calls of + * ** and unary minus when they are set on ``cls`` itself, as a
+    notebook sets its own (recording, then running the class's originals)."""
+    calls, names = [], {}
+
+    def name(v):
+        return names.get(id(v), "node") if isinstance(v, cls) else float(v)
+
+    def recording(symbol, original):
+        def operator(self, *other):
+            calls.append((symbol, name(self), *map(name, other)))
+            return original(self, *other)
+        return operator
+
+    for symbol, method in (("+", "__add__"), ("*", "__mul__"), ("**", "__pow__"), ("neg", "__neg__")):
+        monkeypatch.setattr(cls, method, recording(symbol, vars(cls)[method]))
+    x, y = cls(3.0), cls(2.0)
+    names.update({id(x): "x", id(y): "y"})
+    out = EXPRESSIONS[expression](x, y)
+    monkeypatch.undo()
+    return calls, float(out.data)
+
+
+@pytest.mark.parametrize("expression", sorted(EXPRESSIONS))
+def test_operators_set_on_the_class_are_called_as_micrograd_calls_them(engine, expression, monkeypatch):
+    """The same, for + * ** set on Value itself (Value.__pow__ = f): the derived operators
+    made their nodes directly, without calling them (found running other projects' code)."""
+    if not settable_class(engine):
+        pytest.skip("the compiled Value class takes no new attributes before Python 3.10")
+    ours = _trace_patched(engine.Value, expression, monkeypatch)
+    assert ours == _trace_patched(MicrogradValue, expression, monkeypatch)
+    assert _trace_patched(engine.Value, expression, monkeypatch) == ours  # the class restored, then set again
+    assert EXPRESSIONS[expression](engine.Value(3.0), engine.Value(2.0)).data == ours[1]
+
+
 # -- instance attributes and methods attached to the class ----------------------------------
 
 def test_an_instance_attribute_shadows_a_method(engine):
