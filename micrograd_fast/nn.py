@@ -268,9 +268,9 @@ def _same_dots(neurons, x):
             out = layer(neurons, x, how, how[2] if own else None)
         else:
             out = [dot(n.w, x, n.b) for n in neurons if n._how is how]
-    except ValueError:  # a length mismatch (dot and the own activations raise no other ValueError)
-        return None
-    except AttributeError:  # a neuron of the user's own, without _how (micrograd calls it)
+    # a length mismatch (dot and the own activations raise no other ValueError), or a
+    # neuron of the user's own, without _how (micrograd calls it)
+    except (ValueError, AttributeError):
         return None
     if len(out) != len(neurons):
         return None

@@ -707,10 +707,18 @@ def _layer(neurons, x, how, activation):
     return out
 
 
+def _snapshot(seq):
+    """seq's items, read once, as a tuple. A list is first copied into a list of its own:
+    CPython 3.11's tuple(a_list) reads the list's length, then makes the tuple, which may
+    run a collection and a __del__ that empties the list, then copies as many items."""
+    if type(seq) is list:
+        seq = list(seq)
+    return tuple(seq)
+
+
 def _dot(ws, xs, bias):
-    # Each read once, first: a number's __float__ cannot change them. Copied as lists:
-    # CPython 3.11's tuple(a_list) makes the tuple between reading the list's length and
-    # its items, and a collection run then may empty the list (a __del__).
+    # Each read once, first: a number's __float__ cannot change them. Copied as lists, not
+    # tuples (see _snapshot), and once: nothing else holds these copies.
     ws, xs = list(ws), list(xs)
     if len(ws) != len(xs):
         raise ValueError(f"Value.dot needs as many weights as inputs, got {len(ws)} and {len(xs)}")
@@ -1054,7 +1062,7 @@ class Graph:
     def __init__(self, root, inputs=()):
         if not isinstance(root, Value):
             raise TypeError(f"Graph() argument must be a Value, not {type(root).__name__!r}")
-        inputs = tuple(list(inputs)) if type(inputs) is list else tuple(inputs)  # (see _dot)
+        inputs = _snapshot(inputs)
         for leaf in inputs:
             if not isinstance(leaf, Value):
                 _refuse_other_engine(leaf)
