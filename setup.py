@@ -1,4 +1,4 @@
-"""Build the compiled engine: src_pyx/_engine.pyx (and the .pxi files it includes)
+"""Build the compiled engine: src_pyx/_engine.pyx (and the .pxi and .h files it includes)
 -> micrograd_fast._engine.
 
 Everything else about the project is in pyproject.toml. On an interpreter other
@@ -36,7 +36,7 @@ def compiled_engine():
     engine = Extension(
         "micrograd_fast._engine",
         ["src_pyx/_engine.pyx"],
-        depends=sorted(glob.glob("src_pyx/*.pxi")),
+        depends=sorted(glob.glob("src_pyx/*.pxi") + glob.glob("src_pyx/*.h")),
         # a C string literal: the module reports the Cython it was built with
         define_macros=[("MICROGRAD_FAST_CYTHON_VERSION", f'"{Cython.__version__}"')],
     )

@@ -8,6 +8,7 @@ The source is split by concern, in the order of the pure twin (micrograd_fast/pu
                _backward, the operators), memory and the garbage collector
 - ops.pxi      one block per row of micrograd_fast/ops.py: forward value, local derivative
                and domain errors side by side, and the dispatch tables they fill
+- dot_kernels.h  the C loops of the dot's block on a Graph's tape (several dots at once)
 - walk.pxi     backward(): the topological order and the chain rule
 - graph.pxi    Graph: a built graph compiled into a tape, to be replayed
 - optim.pxi    the optimizers' steps (micrograd_fast/optim.py) over compiled Values

@@ -52,6 +52,12 @@ ctypedef struct _Watch:         # a dot that keeps a number among its operands
     PyObject* node
     PyObject* operands          # its tuple, which reading _prev replaces
 
+ctypedef struct _Block:         # a group of dots whose biases and weights are leaves (ops.pxi)
+    Py_ssize_t at               # where the copy starts in tape.blocks: 8 biases, then 8 weights a row
+    Py_ssize_t n                # rows of weights
+    Py_ssize_t bias[DOT_GROUP_MAX]
+    Py_ssize_t w[DOT_GROUP_MAX]  # the first weight of each; a group of fewer repeats its last dot
+
 cdef enum:
     SHAPE = OPCODE_MASK | K | PY
 
@@ -68,6 +74,8 @@ cdef class _Compiled:
                                 # a layer's dots put together (_grouped): forward()'s
     cdef _Step* back            # the same steps in the walk's order: backward()'s
     cdef Py_ssize_t n_steps
+    cdef _Block* blocks         # copied into tape.blocks before each forward()
+    cdef Py_ssize_t n_blocks
     cdef _Tape tape             # val and grad (one per link, then one per number), the dots' runs
     cdef Py_ssize_t root        # the root's index
     cdef Py_ssize_t* inputs     # the inputs' indices
@@ -90,6 +98,8 @@ cdef class _Compiled:
         PyMem_Free(self.tape.val)
         PyMem_Free(self.tape.grad)
         PyMem_Free(self.tape.run)
+        PyMem_Free(self.blocks)
+        PyMem_Free(self.tape.blocks)
         PyMem_Free(self.inputs)
         PyMem_Free(self.leaves)
         PyMem_Free(self.inner)
@@ -214,6 +224,9 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         _set_step(&c.steps[i], op, k, group, out, a, b, act)
     for i, (op, k, out, a, b, act) in enumerate(steps):  # in this order, the backward loop runs faster
         _set_step(&c.back[i], op, k, 1, out, a, b, act)
+    for i, group in _grouped_back(steps, [slot(j) for j in run]):
+        c.back[i].group = group
+    _make_blocks(c)
     for i in range(len(inputs)):
         c.inputs[i] = at[id(inputs[i])]
     leaves = [i for i in range(c.n_links) if c.links[i].shape == LEAF]
@@ -232,7 +245,61 @@ cdef _Compiled _compile(tuple order, tuple inputs):
 
 cdef void _set_step(_Step* s, int op, bint k, int group, Py_ssize_t out, Py_ssize_t a,
                     Py_ssize_t b, Py_ssize_t act) noexcept:
-    s.op, s.k, s.group, s.out, s.a, s.b, s.act = op, k, group, out, a, b, act
+    s.op, s.k, s.group, s.out, s.a, s.b, s.act, s.block = op, k, group, out, a, b, act, -1
+
+
+cdef int _make_blocks(_Compiled c) except -1:
+    """A block for each forward() group of dots whose biases and weights are leaves (or
+    numbers): nothing but the reading pass writes them, so a copy made before the loop
+    holds their values. Groups of the same dots (a layer, once per input) share one."""
+    cdef _Step* s
+    cdef _Block* b
+    cdef Py_ssize_t i, j, m, at = 0
+    blocks = {}                 # (biases, weights, rows) -> (index, at)
+
+    def fixed(first, n):
+        return all(x >= c.n_links or c.links[x].shape == LEAF for x in range(first, first + n))
+
+    for i in range(c.n_steps):
+        s = &c.steps[i]
+        if s.group <= 1:
+            continue
+        dots = [i + min(j, s.group - 1) for j in range(DOT_GROUP_MAX)]
+        biases = tuple([c.tape.run[c.steps[m].a] for m in dots])
+        weights = tuple([c.tape.run[c.steps[m].a + 1] for m in dots])
+        if not all(fixed(x, 1) for x in biases) or not all(fixed(x, s.b) for x in weights):
+            continue
+        key = (biases, weights, s.b)
+        if key not in blocks:
+            blocks[key] = (len(blocks), at)
+            at += DOT_GROUP_MAX * (s.b + 1)
+        s.block = blocks[key][1]
+    c.blocks = <_Block*>_array(len(blocks), sizeof(_Block))
+    c.n_blocks = len(blocks)
+    c.tape.blocks = <double*>_array(at, sizeof(double))
+    for (biases, weights, n), (i, at) in blocks.items():
+        b = &c.blocks[i]
+        b.at, b.n = at, n
+        for j in range(DOT_GROUP_MAX):
+            b.bias[j], b.w[j] = biases[j], weights[j]
+    return 0
+
+
+cdef void _fill_blocks(_Compiled c) noexcept:
+    """Copy the groups' biases and weights into their blocks, side by side."""
+    cdef _Block* b
+    cdef double* val = c.tape.val
+    cdef double* row
+    cdef Py_ssize_t k, i, j
+    for k in range(c.n_blocks):
+        b = &c.blocks[k]
+        row = c.tape.blocks + b.at
+        for j in range(DOT_GROUP_MAX):
+            row[j] = val[b.bias[j]]
+        for i in range(b.n):
+            row += DOT_GROUP_MAX
+            for j in range(DOT_GROUP_MAX):
+                row[j] = val[b.w[j] + i]
 
 
 cdef tuple _with_relus_in_dots(list steps, list reads):
@@ -297,6 +364,50 @@ cdef list _grouped(list steps, list reads, list run):
     return grouped
 
 
+cdef list _grouped_back(list steps, list run):
+    """backward()'s groups: (i, K) for each step i that runs the backward of the K K dots
+    i, i - 1, ..., i + 1 - K (ops.pxi), which read the same inputs and run in that order.
+
+    Run together, each dot's relu and gradient are found first, then the products', then
+    the biases' additions: the same additions into each index in the same order as one
+    dot after another, when no dot reads (its gradient or its relu's) an index that
+    another's products or bias add to, no bias is added where a product is, and the
+    weights of each are apart from the others' and from the inputs. (``run`` holds the
+    tape's indices. A dot that runs later is older and cannot read a newer one's; that
+    is checked too, for any order a graph changed by hand may bring.)
+    """
+    cdef Py_ssize_t i, j, n = len(steps)
+    groups = []
+    i = n - 1
+    while i > 0:
+        op, k, out, a, b, act = steps[i]
+        if not (op == DOT and k):
+            i -= 1
+            continue
+        x = run[a + 2]
+        products = set(range(x, x + b))  # the inputs' and weights' indices
+        biases, reads = set(), set()
+        j = i
+        while j >= 0 and i - j < DOT_GROUP_MAX:
+            op_j, k_j, out_j, a_j, b_j, act_j = steps[j]
+            if not (op_j == DOT and k_j and b_j == b and run[a_j + 2] == x):
+                break
+            weights = set(range(run[a_j + 1], run[a_j + 1] + b))
+            read = {out_j, act_j} - {-1}
+            if (weights & (products | biases) or run[a_j] in products or run[a_j] in weights
+                    or read & (products | weights | biases | {run[a_j]})
+                    or reads & (weights | {run[a_j]})):
+                break
+            products |= weights
+            biases.add(run[a_j])
+            reads |= read
+            j -= 1
+        if i - j > 1:
+            groups.append((i, i - j))
+        i = j if j < i else i - 1
+    return groups
+
+
 cdef bint _read(_Compiled c, bint grads) noexcept:
     """Read every node's data (and grads: a leaf's, 0 for the others) into the tape.
 
@@ -345,11 +456,14 @@ cdef void _read_leaves(_Compiled c, bint grads) noexcept:
 
 
 cdef int _run_forward(_Compiled c, Py_ssize_t* failed) except -1:
-    """The forward loop; on an error, the index of the step that raised in ``failed``."""
+    """The forward loop; on an error, the index of the step that raised in ``failed``.
+    A group of dots runs in its first step: the loop goes on past the group."""
     cdef Py_ssize_t i = 0
+    _fill_blocks(c)
     try:
-        for i in range(c.n_steps):
+        while i < c.n_steps:
             _TAPE_FORWARD[c.steps[i].op](&c.tape, &c.steps[i])
+            i += c.steps[i].group if c.steps[i].group > 1 else 1
     except BaseException:
         failed[0] = i
         raise
@@ -357,9 +471,11 @@ cdef int _run_forward(_Compiled c, Py_ssize_t* failed) except -1:
 
 
 cdef int _run_backward(_Compiled c) except -1:
-    cdef Py_ssize_t i
-    for i in range(c.n_steps - 1, -1, -1):
+    """The backward loop, the walk's order reversed; a group runs in its first step."""
+    cdef Py_ssize_t i = c.n_steps - 1
+    while i >= 0:
         _TAPE_BACKWARD[c.back[i].op](&c.tape, &c.back[i])
+        i -= c.back[i].group
     return 0
 
 

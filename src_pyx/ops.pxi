@@ -19,17 +19,19 @@
 # index of its own, which holds the number; K is set and its gradient is not
 # wanted); a dot's operands are read through ``run`` from index ``a`` (see its block).
 
-ctypedef struct _Step:         # 40 bytes
+ctypedef struct _Step:         # 48 bytes
     int op
     unsigned char k         # the second operand is a number
     unsigned char group     # a dot's: see its block
     Py_ssize_t out, a, b
     Py_ssize_t act          # a dot's: the relu run in its step (see its block), or -1
+    Py_ssize_t block        # a group of dots': where its block is in ``blocks``, or -1
 
 ctypedef struct _Tape:
     double* val
     double* grad
     Py_ssize_t* run         # the dots' operands, one run after another
+    double* blocks          # groups of dots' biases and weights, side by side (see the dot's block)
 
 ctypedef int (*_Forward)(Value) except -1
 ctypedef int (*_Backward)(Value, double) except -1
@@ -545,37 +547,39 @@ cdef inline void _bias_backward(PyObject* b, double g) noexcept:
 #
 # The dots of a layer's neurons read the same inputs. Up to eight such K dots whose steps
 # follow one another (the tape puts them together: graph.pxi) are summed side by side by
-# the first one's forward (its ``group`` says how many; the others' is 0): each sum is
-# the same sequence of additions, but the processor no longer waits for one addition
-# before it starts the next.
+# the first one's forward (its ``group`` says how many; the others' is 0, and the loop
+# skips them): each sum is the same sequence of additions, but the processor no longer
+# waits for one addition before it starts the next. When their biases and weights are
+# leaves (a Neuron's), forward() first copies them side by side into the group's
+# ``block``, which the sums read a row at a time. backward() runs up to eight such
+# dots in a row in the walk together, in the first one's step (graph.pxi, _grouped_back):
+# each input's gradient gets their products in the same order, read and written once.
 #
 # A Neuron's relu comes right after its dot and reads it: the tape runs that relu in the
 # dot's step (``act``, the relu's index; graph.pxi), the relu's forward right after the
 # sum and its backward right before the dot's, as the two steps would in a row.
-cdef extern from *:
-    """
-    /* Eight dots over the same inputs val[x], ..., val[x + n - 1]: total j is val[bias[j]]
-       plus val[w[j]] * val[x] plus ..., summed left to right. (The biases are read here,
-       not handed over in an array of doubles: the compiler would read that array two
-       doubles at a time, which waits for the caller's one-at-a-time writes to land.) */
-    static void mgf_dots_forward(double *total, const double *val, const Py_ssize_t *bias,
-                                 const Py_ssize_t *w, Py_ssize_t x, Py_ssize_t n) {
-        const double *w0 = val + w[0], *w1 = val + w[1], *w2 = val + w[2], *w3 = val + w[3];
-        const double *w4 = val + w[4], *w5 = val + w[5], *w6 = val + w[6], *w7 = val + w[7];
-        const double *xs = val + x;
-        double t0 = val[bias[0]], t1 = val[bias[1]], t2 = val[bias[2]], t3 = val[bias[3]];
-        double t4 = val[bias[4]], t5 = val[bias[5]], t6 = val[bias[6]], t7 = val[bias[7]];
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double xi = xs[i];
-            t0 = t0 + w0[i] * xi; t1 = t1 + w1[i] * xi; t2 = t2 + w2[i] * xi; t3 = t3 + w3[i] * xi;
-            t4 = t4 + w4[i] * xi; t5 = t5 + w5[i] * xi; t6 = t6 + w6[i] * xi; t7 = t7 + w7[i] * xi;
-        }
-        total[0] = t0; total[1] = t1; total[2] = t2; total[3] = t3;
-        total[4] = t4; total[5] = t5; total[6] = t6; total[7] = t7;
-    }
-    """
+cdef extern from "dot_kernels.h":  # the loops of the dot's tape functions, in C
     void _dots_forward "mgf_dots_forward"(double* total, const double* val, const Py_ssize_t* bias,
                                           const Py_ssize_t* w, Py_ssize_t x, Py_ssize_t n) noexcept
+    void _dots_block_forward "mgf_dots_block_forward"(double* total, const double* val, const double* block,
+                                                      Py_ssize_t x, Py_ssize_t n) noexcept
+    void _dot_backward_apart "mgf_dot_backward_apart"(double* w_grad, double* x_grad, const double* w,
+                                                      const double* x, double g, Py_ssize_t n) noexcept
+    void _dots4_backward "mgf_dots4_backward"(double* grad, const double* val, const Py_ssize_t* w,
+                                              Py_ssize_t x, const double* g, Py_ssize_t n) noexcept
+    int _pick_kernels "mgf_pick_kernels"(int wide) noexcept
+
+cdef bint _wide_kernels = _pick_kernels(True)
+
+
+def _use_wide_kernels(bint wide):
+    """For the tests: use the AVX kernels of dot_kernels.h (where the processor has AVX)
+    or the baseline's; whether the AVX ones were in use before."""
+    global _wide_kernels
+    before = _wide_kernels
+    _wide_kernels = _pick_kernels(wide)
+    return before
+
 
 cdef enum:
     DOT_GROUP_MAX = 8
@@ -586,10 +590,13 @@ cdef int _dot_group_forward(_Tape* t, _Step* s) except -1:
     cdef Py_ssize_t bias[DOT_GROUP_MAX]
     cdef Py_ssize_t w[DOT_GROUP_MAX]
     cdef Py_ssize_t j, g = s.group
-    for j in range(DOT_GROUP_MAX):  # a group of fewer repeats its last dot, not stored
-        bias[j] = t.run[s[min(j, g - 1)].a]
-        w[j] = t.run[s[min(j, g - 1)].a + 1]
-    _dots_forward(total, t.val, bias, w, t.run[s.a + 2], s.b)
+    if s.block >= 0:
+        _dots_block_forward(total, t.val, t.blocks + s.block, t.run[s.a + 2], s.b)
+    else:
+        for j in range(DOT_GROUP_MAX):  # a group of fewer repeats its last dot, not stored
+            bias[j] = t.run[s[min(j, g - 1)].a]
+            w[j] = t.run[s[min(j, g - 1)].a + 1]
+        _dots_forward(total, t.val, bias, w, t.run[s.a + 2], s.b)
     for j in range(g):
         _dot_output(t.val, &s[j], total[j])
     return 0
@@ -607,8 +614,8 @@ cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     cdef double* x
     cdef double total = val[ops[0]]
     cdef Py_ssize_t i
-    if s.group != 1:  # summed with others (0: by an earlier step's forward)
-        return _dot_group_forward(t, s) if s.group > 1 else 0
+    if s.group > 1:  # the first of a group (the loop goes on past the others)
+        return _dot_group_forward(t, s)
     if s.k:
         w, x = val + ops[1], val + ops[2]
         for i in range(s.b):
@@ -619,30 +626,33 @@ cdef int _dot_tape_forward(_Tape* t, _Step* s) except -1:
     _dot_output(val, s, total)
     return 0
 
-cdef extern from *:
-    """
-    /* A dot's backward over its weights and inputs when they are consecutive and apart:
-       each index gets one addition, so the order does not matter and the compiler may
-       do two at a time (the same numbers: each is the same multiply and add). */
-    #if defined(_MSC_VER)
-    #define MGF_RESTRICT __restrict
-    #else
-    #define MGF_RESTRICT restrict
-    #endif
-    #if defined(__GNUC__) && !defined(__clang__)
-    __attribute__((optimize("tree-vectorize")))
-    #endif
-    static void mgf_dot_backward_apart(double *MGF_RESTRICT w_grad, double *MGF_RESTRICT x_grad,
-                                       const double *MGF_RESTRICT w, const double *MGF_RESTRICT x,
-                                       double g, Py_ssize_t n) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            w_grad[i] += x[i] * g;
-            x_grad[i] += w[i] * g;
-        }
-    }
-    """
-    void _dot_backward_apart "mgf_dot_backward_apart"(double* w_grad, double* x_grad, const double* w,
-                                                      const double* x, double g, Py_ssize_t n) noexcept
+cdef int _dot_group_backward(_Tape* t, _Step* s) except -1:
+    """The backward of the K dots s[0], s[-1], ..., s[1 - K] (K = s.group), which read the
+    same inputs, in that order (graph.pxi puts them together when this gives the same
+    numbers as running them one by one): first every dot's relu and gradient, then the
+    products four dots at a time, then the biases."""
+    cdef double g[DOT_GROUP_MAX]
+    cdef Py_ssize_t w[DOT_GROUP_MAX]
+    cdef double* val = t.val
+    cdef double* grad = t.grad
+    cdef Py_ssize_t j, k = s.group, x = t.run[s.a + 2], n = s.b
+    cdef _Step* d
+    for j in range(k):
+        d = s - j
+        if d.act >= 0:
+            grad[d.out] += _relu_chain(val[d.act], grad[d.act])
+        g[j] = grad[d.out]
+        w[j] = t.run[d.a + 1]
+    j = 0
+    while j + 4 <= k:
+        _dots4_backward(grad, val, w + j, x, g + j, n)
+        j += 4
+    while j < k:
+        _dot_backward_apart(grad + w[j], grad + x, val + w[j], val + x, g[j], n)
+        j += 1
+    for j in range(k):
+        grad[t.run[(s - j).a]] += g[j]
+    return 0
 
 cdef int _dot_tape_backward(_Tape* t, _Step* s) except -1:
     cdef Py_ssize_t* ops = t.run + s.a
@@ -654,6 +664,8 @@ cdef int _dot_tape_backward(_Tape* t, _Step* s) except -1:
     cdef double* x_grad
     cdef double g, w_data, x_data
     cdef Py_ssize_t i
+    if s.group > 1:  # with the next dots to run: see above
+        return _dot_group_backward(t, s)
     if s.act >= 0:
         grad[s.out] += _relu_chain(val[s.act], grad[s.act])
     g = grad[s.out]

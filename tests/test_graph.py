@@ -547,6 +547,61 @@ def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
                       [[rng.gauss(0, 1) for _ in range(73)] for _ in range(20)])
 
 
+def _each_kernel(engine):
+    """Runs the body (a for loop's) with each of the compiled tape's kernels: the AVX ones
+    where the processor has AVX, then the baseline's (SSE2 on x86). The pure engine has
+    none: once."""
+    if not hasattr(engine, "_use_wide_kernels"):
+        yield "pure"
+        return
+    before = engine._use_wide_kernels(True)
+    try:
+        for wide in (True, False):
+            engine._use_wide_kernels(wide)
+            yield wide
+    finally:
+        engine._use_wide_kernels(before)
+
+
+@pytest.mark.parametrize("pattern", ["a layer of 16 over 9 inputs", "a layer of 6 over 2 inputs",
+                                     "a bias that is a later dot's weight",
+                                     "a bias that is an input",
+                                     "a layer's outputs as a dot's weights"])
+def test_dots_run_backward_together_as_one_by_one(engine, pattern):
+    """The compiled tape runs the backward of up to eight dots over the same inputs, in a
+    row in the walk, together (graph.pxi, _grouped_back): each input's gradient gets their
+    products in the same order. Not when a dot's bias is added where a product of another
+    is, or a dot reads a gradient another adds to: the first three terms would come in
+    another order (a gradient that holds a third term from a newer node shows it), the
+    last would miss a term."""
+    import random
+    V = engine.Value
+    rng = random.Random(13)
+    n = 2 if "over 2" in pattern else 9 if "over 9" in pattern else 4
+
+    def build(leaves):
+        xs, extra = leaves[:n], leaves[-2:]
+        ws = [leaves[n + n * j:2 * n + n * j] for j in range(16)]
+        bs = leaves[17 * n:17 * n + 16]
+        if pattern.startswith("a layer of "):
+            outs = [V.dot(ws[j], xs, bs[j]).relu() for j in range(int(pattern.split()[3]))]
+            return sum(outs[1:], outs[0]) + xs[0] * extra[0]
+        d0 = V.dot(ws[0], xs, bs[0])
+        if pattern == "a bias that is a later dot's weight":
+            d1 = V.dot(ws[1], xs, ws[0][0])
+            return d0 + d1 + ws[0][0] * extra[0]
+        if pattern == "a bias that is an input":
+            d1 = V.dot(ws[1], xs, xs[0])
+            return d0 + d1 + xs[0] * extra[0]
+        hidden = [d0.relu()] + [V.dot(ws[j], xs, bs[j]).relu() for j in range(1, n)]
+        return V.dot(hidden, xs, bs[n]) + hidden[1] * extra[0]
+
+    size = 17 * n + 16 + 2
+    for _ in _each_kernel(engine):
+        _replays_as_built(engine, build, [rng.gauss(0, 1) for _ in range(size)],
+                          [[rng.gauss(0, 1) for _ in range(size)] for _ in range(20)])
+
+
 @pytest.mark.parametrize("pattern", ["a layer of neurons", "the relu is the root",
                                      "the sum read elsewhere", "a node made between",
                                      "numbers in the dot"])
