@@ -91,3 +91,19 @@ def _train(nn, Value, Graph, steps, n_samples, seed, model_options):
     run = training.Training(model, X, y, steps, Value, Graph)
     losses = [run.step(k)[0].data for k in range(steps)]
     return losses, [(p.data, p.grad) for p in model.parameters()]
+
+
+def each_kernel(engine):
+    """Runs a for loop's body with each of the compiled tape's kernels (src_pyx/
+    dot_kernels.h): the AVX ones where the processor has AVX, then the baseline's (SSE2
+    on x86); yields which. The pure engine has none: once."""
+    if not hasattr(engine, "_use_wide_kernels"):
+        yield "pure"
+        return
+    before = engine._use_wide_kernels(True)
+    try:
+        for wide in (True, False):
+            engine._use_wide_kernels(wide)
+            yield "avx" if wide else "baseline"
+    finally:
+        engine._use_wide_kernels(before)

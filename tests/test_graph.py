@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from micrograd_fast import nn, optim
-from helpers import train_moons, train_moons_replayed
+from helpers import each_kernel, train_moons, train_moons_replayed
 
 
 def _bits(values):
@@ -547,22 +547,6 @@ def test_dots_over_the_same_inputs_replay_as_built(engine, pattern):
                       [[rng.gauss(0, 1) for _ in range(73)] for _ in range(20)])
 
 
-def _each_kernel(engine):
-    """Runs the body (a for loop's) with each of the compiled tape's kernels: the AVX ones
-    where the processor has AVX, then the baseline's (SSE2 on x86). The pure engine has
-    none: once."""
-    if not hasattr(engine, "_use_wide_kernels"):
-        yield "pure"
-        return
-    before = engine._use_wide_kernels(True)
-    try:
-        for wide in (True, False):
-            engine._use_wide_kernels(wide)
-            yield wide
-    finally:
-        engine._use_wide_kernels(before)
-
-
 @pytest.mark.parametrize("pattern", ["a layer of 16 over 9 inputs", "a layer of 6 over 2 inputs",
                                      "a bias that is a later dot's weight",
                                      "a bias that is an input",
@@ -597,7 +581,7 @@ def test_dots_run_backward_together_as_one_by_one(engine, pattern):
         return V.dot(hidden, xs, bs[n]) + hidden[1] * extra[0]
 
     size = 17 * n + 16 + 2
-    for _ in _each_kernel(engine):
+    for _ in each_kernel(engine):
         _replays_as_built(engine, build, [rng.gauss(0, 1) for _ in range(size)],
                           [[rng.gauss(0, 1) for _ in range(size)] for _ in range(20)])
 

@@ -36,6 +36,8 @@ import pytest
 pytest.importorskip("hypothesis")
 from hypothesis import assume, event, given, reject, strategies as st  # noqa: E402
 
+from helpers import each_kernel  # noqa: E402
+
 # -- programs --------------------------------------------------------------------
 
 
@@ -627,3 +629,88 @@ def test_replay_equals_rebuilding(engine, program, data):
         assert replayed == run(V, in_walk_order(program), new_data)
     else:
         assert_identical(replayed, rebuilt)
+
+
+# -- layers of dots on a Graph's tape ----------------------------------------------
+
+WEIGHTS = ("a row of leaves", "half a row on", "the inputs", "the outputs before")
+BIASES = ("a leaf", "an input", "a weight of another", "a number", "the dot before")
+INPUT_LEAVES, WEIGHT_LEAVES = 8, 96
+
+
+@st.composite
+def layered_dots(draw):
+    """A network of dots as nn builds them and as a notebook may tangle them: a list of
+    layers over INPUT_LEAVES + WEIGHT_LEAVES leaves. A layer's neurons read the same
+    inputs (input leaves in a row, or the layer before's outputs); a neuron's weights
+    are a row of weight leaves (row r: another neuron's row when it draws the same r),
+    or a row half a row on (overlapping two), or the inputs themselves, or the layer
+    before's outputs; its bias a leaf, an input, another neuron's weight, a number or the
+    dot made before; its activation relu or none. A neuron: (weights, r, bias, which, relu)."""
+    layers = []
+    width_before = 0
+    for _ in range(draw(st.integers(1, 3), label="layers")):
+        if width_before and draw(st.booleans()):
+            inputs, n = None, width_before
+        else:
+            inputs = draw(st.integers(0, INPUT_LEAVES - 1))
+            n = draw(st.integers(1, INPUT_LEAVES - inputs))
+        neuron = st.tuples(st.sampled_from(WEIGHTS), st.integers(0, 11),
+                           st.sampled_from(BIASES), st.integers(0, 99), st.booleans())
+        neurons = draw(st.lists(neuron, min_size=1, max_size=10), label="neurons")
+        layers.append((inputs, n, neurons))
+        width_before = len(neurons)
+    return layers
+
+
+def build_layered(V, layers, leaves):
+    """The root of ``layers`` (layered_dots) over ``leaves``: every output summed, plus a
+    product of an input and a weight leaf (a third term in their gradients)."""
+    outputs, dots, made = [], [], []
+    weight_leaves = leaves[INPUT_LEAVES:]
+    for inputs, n, neurons in layers:
+        xs = outputs if inputs is None else leaves[inputs:inputs + n]
+        rows, layer = [], []
+        for weights, r, bias, which, relu in neurons:
+            start = (r * n + (n // 2 if weights == "half a row on" else 0)) % (WEIGHT_LEAVES - n + 1)
+            if weights == "the outputs before" and len(outputs) == n and outputs is not xs:
+                ws = outputs
+            elif weights == "the inputs" or n > WEIGHT_LEAVES:
+                ws = xs
+            else:
+                ws = weight_leaves[start:start + n]
+            b = {"a leaf": lambda: leaves[which % len(leaves)],
+                 "an input": lambda: xs[which % n],
+                 "a weight of another": lambda: rows[which % len(rows)][which % n] if rows else 0.5,
+                 "a number": lambda: -2.0,
+                 "the dot before": lambda: dots[-1] if dots else leaves[0]}[bias]()
+            dots.append(V.dot(ws, xs, b))
+            rows.append(ws)
+            layer.append(dots[-1].relu() if relu else dots[-1])  # right after its dot, as nn's
+        made += layer
+        outputs = layer
+    return sum(made[1:], made[0]) + leaves[0] * leaves[INPUT_LEAVES]
+
+
+@given(layers=layered_dots(), seed=st.integers(0, 2**32 - 1))
+def test_layers_of_dots_replay_as_built(engine, layers, seed):
+    """A Graph runs a layer's dots together (graph.pxi: forward from a block of their
+    weights, backward in groups): its replay gives the bits of the network built again
+    over new leaves, whatever the neurons share, with either of the tape's kernels.
+    (Gaussian leaves: their sums round, so a term added in another order shows.)"""
+    import random
+    rng = random.Random(seed)
+    V = engine.Value
+    leaves = [V(rng.gauss(0, 1)) for _ in range(INPUT_LEAVES + WEIGHT_LEAVES)]
+    graph = engine.Graph(build_layered(V, layers, leaves))
+    new_data = [rng.gauss(0, 1) for _ in leaves]
+    for kernels in each_kernel(engine):
+        for leaf, x in zip(leaves, new_data):
+            leaf.data, leaf.grad = x, 0.0
+        graph.forward()
+        graph.backward()
+        fresh = [V(x) for x in new_data]
+        root = build_layered(V, layers, fresh)
+        root.backward()
+        assert _bits(graph.root.data) == _bits(root.data), kernels
+        assert list(map(_bits, [v.grad for v in leaves])) == list(map(_bits, [v.grad for v in fresh])), kernels
