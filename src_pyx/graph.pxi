@@ -35,6 +35,8 @@
 # the Graph keeps all of them alive in tuples, so an address can never be reused while it
 # is compared. No Python code runs inside the loops.
 
+from cpython.dict cimport PyDict_GetItemWithError
+from cpython.long cimport PyLong_FromVoidPtr
 from cpython.buffer cimport (PyBUF_C_CONTIGUOUS, PyBUF_FORMAT, PyBuffer_Release, PyObject_CheckBuffer,
                              PyObject_GetBuffer)
 from libc.string cimport memcpy, strcmp
@@ -112,6 +114,11 @@ cdef void* _array(Py_ssize_t n, size_t item) except NULL:
     return p
 
 
+cdef inline object _id(object x):
+    """id(x), without calling the builtin through Python's call protocol."""
+    return PyLong_FromVoidPtr(<void*>x)
+
+
 cdef _Compiled _compile(tuple order, tuple inputs):
     """The tape of the nodes of ``order`` (a topological order), each run as it is now.
 
@@ -133,33 +140,29 @@ cdef _Compiled _compile(tuple order, tuple inputs):
             raise ValueError(_CHANGED.format(op=node._op))
 
     def claim(x):
-        at[id(x)] = len(nodes)
+        at[_id(x)] = len(nodes)
         nodes.append(x)
 
     def place(x):
         if not isinstance(x, Value):
             numbers.append(_k(x))
             return -len(numbers)
-        if id(x) not in at:  # a number that _prev has shown as a leaf since the order was found
+        if _id(x) not in at:  # a number that _prev has shown as a leaf since the order was found
             if _opcode(<Value>x) != LEAF or (<Value>x)._stamp & PY:
                 raise ValueError(_CHANGED.format(op=x._op))
             claim(x)
-        return at[id(x)]
+        return at[_id(x)]
 
-    def consecutive(xs):
-        return all(isinstance(x, Value) and id(x) in at and at[id(x)] == at[id(xs[0])] + i
-                   for i, x in enumerate(xs))
-
-    in_order = {id(node) for node in order}
+    in_order = {_id(node) for node in order}
     for node in order:  # first the dots' runs, as runs where they can be
         if _opcode(<Value>node) == DOT:
-            for xs in ((<tuple>(<Value>node)._b)[1::2], (<tuple>(<Value>node)._b)[2::2]):
-                if (all(isinstance(x, Value) and id(x) in in_order and id(x) not in at for x in xs)
-                        and len({id(x) for x in xs}) == len(xs)):
-                    for x in xs:
-                        claim(x)
+            operands = <tuple>(<Value>node)._b
+            for j in (1, 2):  # the weights, then the inputs
+                if _claimable(operands, j, in_order, at):
+                    for i in range(j, len(operands), 2):
+                        claim(operands[i])
     for node in order:
-        if id(node) not in at:
+        if _id(node) not in at:
             claim(node)
     reads = []                  # the indices each step reads
     for node in order:
@@ -171,27 +174,27 @@ cdef _Compiled _compile(tuple order, tuple inputs):
             operands = <tuple>v._b
             if not all(isinstance(x, Value) for x in operands):
                 watch.append(v)
-            if consecutive(operands[1::2]) and consecutive(operands[2::2]) and len(operands) > 1:
+            if _consecutive(operands, 1, at) and _consecutive(operands, 2, at) and len(operands) > 1:
                 n = len(operands) // 2
-                steps.append((op, True, at[id(v)], len(run), n))
+                steps.append((op, True, at[_id(v)], len(run), n))
                 run.extend([place(operands[0]), place(operands[1]), place(operands[2])])
-                reads.append({run[-3], *range(run[-2], run[-2] + n), *range(run[-1], run[-1] + n)})
+                reads.append((run[-3], run[-2], run[-1], n))  # see _reads_any
             else:
-                steps.append((op, False, at[id(v)], len(run), len(operands)))
+                steps.append((op, False, at[_id(v)], len(run), len(operands)))
                 run.extend([place(x) for x in operands])
                 reads.append(set(run[len(run) - len(operands):]))
         elif v._b is None:
-            steps.append((op, False, at[id(v)], place(v._a), 0))
+            steps.append((op, False, at[_id(v)], place(v._a), 0))
             reads.append({steps[-1][3]})
         else:
-            steps.append((op, bool(v._stamp & K), at[id(v)], place(v._a), place(v._b)))
+            steps.append((op, bool(v._stamp & K), at[_id(v)], place(v._a), place(v._b)))
             reads.append({steps[-1][3], steps[-1][4]})
     steps, reads = _with_relus_in_dots(steps, reads)
     c.held = tuple(nodes) + tuple([(<Value>v)._b for v in watch])
     c.n_links = len(nodes)
     c.n_watch = len(watch)
     c.n_steps = len(steps)
-    c.root = at[id(order[len(order) - 1])]
+    c.root = at[_id(order[len(order) - 1])]
 
     def slot(j):  # a number's index, after the nodes'
         return j if j >= 0 else c.n_links - 1 - j
@@ -228,7 +231,7 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         c.back[i].group = group
     _make_blocks(c)
     for i in range(len(inputs)):
-        c.inputs[i] = at[id(inputs[i])]
+        c.inputs[i] = at[_id(inputs[i])]
     leaves = [i for i in range(c.n_links) if c.links[i].shape == LEAF]
     c.leaves = <Py_ssize_t*>_array(len(leaves), sizeof(Py_ssize_t))
     c.n_leaves = len(leaves)
@@ -243,37 +246,77 @@ cdef _Compiled _compile(tuple order, tuple inputs):
     return c
 
 
+cdef bint _claimable(tuple operands, Py_ssize_t start, set in_order, dict at) except -1:
+    """Whether operands[start], operands[start + 2], ... (a dot's weights or inputs) can be
+    given consecutive indices: distinct Values of the order, none placed yet."""
+    seen = set()
+    for i in range(start, len(operands), 2):
+        x = operands[i]
+        key = _id(x)
+        if not isinstance(x, Value) or key not in in_order or key in at or key in seen:
+            return False
+        seen.add(key)
+    return True
+
+
+cdef bint _consecutive(tuple operands, Py_ssize_t start, dict at) except -1:
+    """Whether operands[start], operands[start + 2], ... are Values at consecutive indices."""
+    cdef Py_ssize_t first = 0, n = 0, index
+    cdef PyObject* found
+    for i in range(start, len(operands), 2):
+        x = operands[i]
+        if not isinstance(x, Value):
+            return False
+        found = PyDict_GetItemWithError(at, _id(x))  # (borrowed; an int key: nothing can fail)
+        if found == NULL:
+            return False
+        index = <object>found
+        if n > 0 and index != first + n:
+            return False
+        if n == 0:
+            first = index
+        n += 1
+    return True
+
+
 cdef void _set_step(_Step* s, int op, bint k, int group, Py_ssize_t out, Py_ssize_t a,
                     Py_ssize_t b, Py_ssize_t act) noexcept:
     s.op, s.k, s.group, s.out, s.a, s.b, s.act, s.block = op, k, group, out, a, b, act, -1
 
 
 cdef int _make_blocks(_Compiled c) except -1:
-    """A block for each forward() group of dots whose biases and weights are leaves (or
-    numbers): nothing but the reading pass writes them, so a copy made before the loop
-    holds their values. Groups of the same dots (a layer, once per input) share one."""
+    """A block for the forward() groups of the same dots (a layer's, once per input point:
+    a block copied once is read by each) whose biases and weights are leaves (or numbers):
+    nothing but the reading pass writes them, so a copy made before the loop holds their
+    values. A group met once keeps reading the weights in place (a copy would cost it as
+    much as its sums, and memory as much as its weights)."""
     cdef _Step* s
     cdef _Block* b
-    cdef Py_ssize_t i, j, m, at = 0
-    blocks = {}                 # (biases, weights, rows) -> (index, at)
+    cdef Py_ssize_t i, j, m, at = 0, made = 0
+    blocks = {}                 # (biases, weights, rows) -> (index, at), or None: not fixed
+    keys = {}                   # the forward() groups' first steps: their key
+    uses = {}                   # key -> how many groups
 
     def fixed(first, n):
         return all(x >= c.n_links or c.links[x].shape == LEAF for x in range(first, first + n))
 
     for i in range(c.n_steps):
         s = &c.steps[i]
-        if s.group <= 1:
-            continue
-        dots = [i + min(j, s.group - 1) for j in range(DOT_GROUP_MAX)]
-        biases = tuple([c.tape.run[c.steps[m].a] for m in dots])
-        weights = tuple([c.tape.run[c.steps[m].a + 1] for m in dots])
-        if not all(fixed(x, 1) for x in biases) or not all(fixed(x, s.b) for x in weights):
-            continue
-        key = (biases, weights, s.b)
-        if key not in blocks:
-            blocks[key] = (len(blocks), at)
-            at += DOT_GROUP_MAX * (s.b + 1)
-        s.block = blocks[key][1]
+        if s.group > 1:
+            dots = [i + min(j, s.group - 1) for j in range(DOT_GROUP_MAX)]
+            key = (tuple([c.tape.run[c.steps[m].a] for m in dots]),
+                   tuple([c.tape.run[c.steps[m].a + 1] for m in dots]), s.b)
+            keys[i] = key
+            uses[key] = uses.get(key, 0) + 1
+    for key, count in uses.items():
+        biases, weights, n = key
+        if count > 1 and all(fixed(x, 1) for x in biases) and all(fixed(x, n) for x in set(weights)):
+            blocks[key] = (made, at)
+            made += 1
+            at += DOT_GROUP_MAX * (n + 1)
+    for i, key in keys.items():
+        if key in blocks:
+            c.steps[i].block = blocks[key][1]
     c.blocks = <_Block*>_array(len(blocks), sizeof(_Block))
     c.n_blocks = len(blocks)
     c.tape.blocks = <double*>_array(at, sizeof(double))
@@ -324,6 +367,17 @@ cdef tuple _with_relus_in_dots(list steps, list reads):
 cdef frozenset _NEVER_RAISE = frozenset([ADD, MUL, RELU, TANH, SIGMOID, DOT])
 
 
+cdef bint _reads_any(object reads, set indices):
+    """Whether a step that reads ``reads`` reads one of ``indices``: ``reads`` is a set of
+    indices, or, for a K dot, (bias, first weight, first input, n), its runs kept as
+    runs (a set of them cost a layer of 10,000 inputs a second and hundreds of MB)."""
+    cdef Py_ssize_t bias, w, x, n
+    if type(reads) is tuple:
+        bias, w, x, n = reads
+        return any(i == bias or w <= i < w + n or x <= i < x + n for i in indices)
+    return not (<set>reads).isdisjoint(indices)
+
+
 cdef list _grouped(list steps, list reads, list run):
     """forward()'s order: the steps, with up to DOT_GROUP_MAX K dots over the same inputs
     put one after the other, their forward done by the first (ops.pxi); each step as
@@ -350,7 +404,7 @@ cdef list _grouped(list steps, list reads, list run):
                     continue
                 op_j, k_j, out_j, a_j, b_j, act_j = steps[j]
                 if (op_j == DOT and k_j and b_j == b and run[a_j + 2] == run[a + 2]
-                        and not reads[j] & written):
+                        and not _reads_any(reads[j], written)):
                     group.append(j)
                     if len(group) == DOT_GROUP_MAX:
                         break
@@ -374,7 +428,8 @@ cdef list _grouped_back(list steps, list run):
     another's products or bias add to, no bias is added where a product is, and the
     weights of each are apart from the others' and from the inputs. (``run`` holds the
     tape's indices. A dot that runs later is older and cannot read a newer one's; that
-    is checked too, for any order a graph changed by hand may bring.)
+    is checked too, for any order a graph changed by hand may bring.) The runs are kept
+    as (first, past the last): a layer may have thousands of inputs.
     """
     cdef Py_ssize_t i, j, n = len(steps)
     groups = []
@@ -385,27 +440,39 @@ cdef list _grouped_back(list steps, list run):
             i -= 1
             continue
         x = run[a + 2]
-        products = set(range(x, x + b))  # the inputs' and weights' indices
+        products = [(x, x + b)]  # the inputs' and weights' runs
         biases, reads = set(), set()
         j = i
         while j >= 0 and i - j < DOT_GROUP_MAX:
             op_j, k_j, out_j, a_j, b_j, act_j = steps[j]
             if not (op_j == DOT and k_j and b_j == b and run[a_j + 2] == x):
                 break
-            weights = set(range(run[a_j + 1], run[a_j + 1] + b))
+            weights = (run[a_j + 1], run[a_j + 1] + b)
+            bias = run[a_j]
             read = {out_j, act_j} - {-1}
-            if (weights & (products | biases) or run[a_j] in products or run[a_j] in weights
-                    or read & (products | weights | biases | {run[a_j]})
-                    or reads & (weights | {run[a_j]})):
+            if (any(_overlap(weights, r) for r in products) or _within(weights, biases)
+                    or any(_within(r, {bias}) for r in products) or _within(weights, {bias})
+                    or any(_within(r, read) for r in products) or _within(weights, read)
+                    or read & biases or bias in read or _within(weights, reads) or bias in reads):
                 break
-            products |= weights
-            biases.add(run[a_j])
+            products.append(weights)
+            biases.add(bias)
             reads |= read
             j -= 1
         if i - j > 1:
             groups.append((i, i - j))
         i = j if j < i else i - 1
     return groups
+
+
+cdef inline bint _overlap(tuple r, tuple q):
+    """Whether the runs [r0, r1) and [q0, q1) share an index."""
+    return r[0] < q[1] and q[0] < r[1] and r[0] < r[1] and q[0] < q[1]
+
+
+cdef bint _within(tuple r, set indices):
+    """Whether one of ``indices`` lies in the run [r0, r1)."""
+    return any(r[0] <= i < r[1] for i in indices)
 
 
 cdef bint _read(_Compiled c, bint grads) noexcept:

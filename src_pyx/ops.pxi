@@ -550,8 +550,9 @@ cdef inline void _bias_backward(PyObject* b, double g) noexcept:
 # the first one's forward (its ``group`` says how many; the others' is 0, and the loop
 # skips them): each sum is the same sequence of additions, but the processor no longer
 # waits for one addition before it starts the next. When their biases and weights are
-# leaves (a Neuron's), forward() first copies them side by side into the group's
-# ``block``, which the sums read a row at a time. backward() runs up to eight such
+# leaves (a Neuron's) and other groups read the same (a layer's, once per input point),
+# forward() first copies them side by side into the groups' ``block``, which the sums
+# read a row at a time. backward() runs up to eight such
 # dots in a row in the walk together, in the first one's step (graph.pxi, _grouped_back):
 # each input's gradient gets their products in the same order, read and written once.
 #

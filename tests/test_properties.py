@@ -641,12 +641,13 @@ INPUT_LEAVES, WEIGHT_LEAVES = 8, 96
 @st.composite
 def layered_dots(draw):
     """A network of dots as nn builds them and as a notebook may tangle them: a list of
-    layers over INPUT_LEAVES + WEIGHT_LEAVES leaves. A layer's neurons read the same
+    layers over 2 * INPUT_LEAVES + WEIGHT_LEAVES leaves. A layer's neurons read the same
     inputs (input leaves in a row, or the layer before's outputs); a neuron's weights
     are a row of weight leaves (row r: another neuron's row when it draws the same r),
     or a row half a row on (overlapping two), or the inputs themselves, or the layer
     before's outputs; its bias a leaf, an input, another neuron's weight, a number or the
-    dot made before; its activation relu or none. A neuron: (weights, r, bias, which, relu)."""
+    dot made before; its activation relu or none. A neuron: (weights, r, bias, which, relu).
+    Half the layers are as nn makes them: a row of its own for each neuron, leaf biases."""
     layers = []
     width_before = 0
     for _ in range(draw(st.integers(1, 3), label="layers")):
@@ -655,21 +656,33 @@ def layered_dots(draw):
         else:
             inputs = draw(st.integers(0, INPUT_LEAVES - 1))
             n = draw(st.integers(1, INPUT_LEAVES - inputs))
-        neuron = st.tuples(st.sampled_from(WEIGHTS), st.integers(0, 11),
-                           st.sampled_from(BIASES), st.integers(0, 99), st.booleans())
-        neurons = draw(st.lists(neuron, min_size=1, max_size=10), label="neurons")
+        if draw(st.booleans(), label="a layer as nn makes it"):  # rows of their own, leaf biases
+            neurons = [("a row of leaves", r, "a leaf", which, relu) for r, (which, relu) in
+                       enumerate(draw(st.lists(st.tuples(st.integers(0, 99), st.booleans()),
+                                               min_size=1, max_size=10), label="neurons"))]
+        else:
+            neuron = st.tuples(st.sampled_from(WEIGHTS), st.integers(0, 11),
+                               st.sampled_from(BIASES), st.integers(0, 99), st.booleans())
+            neurons = draw(st.lists(neuron, min_size=1, max_size=10), label="neurons")
         layers.append((inputs, n, neurons))
         width_before = len(neurons)
     return layers
 
 
 def build_layered(V, layers, leaves):
-    """The root of ``layers`` (layered_dots) over ``leaves``: every output summed, plus a
-    product of an input and a weight leaf (a third term in their gradients)."""
+    """The root of ``layers`` (layered_dots) run on two points, as a batch (the first
+    INPUT_LEAVES leaves, then the next: a forward() group of the same dots met twice gets
+    a block), every output summed, plus a product of an input and a weight leaf (a third
+    term in their gradients)."""
+    return sum((_layered_point(V, layers, leaves, point) for point in (0, 1)),
+               leaves[0] * leaves[2 * INPUT_LEAVES])
+
+
+def _layered_point(V, layers, leaves, point):
     outputs, dots, made = [], [], []
-    weight_leaves = leaves[INPUT_LEAVES:]
+    weight_leaves = leaves[2 * INPUT_LEAVES:]
     for inputs, n, neurons in layers:
-        xs = outputs if inputs is None else leaves[inputs:inputs + n]
+        xs = outputs if inputs is None else leaves[point * INPUT_LEAVES + inputs:][:n]
         rows, layer = [], []
         for weights, r, bias, which, relu in neurons:
             start = (r * n + (n // 2 if weights == "half a row on" else 0)) % (WEIGHT_LEAVES - n + 1)
@@ -689,7 +702,7 @@ def build_layered(V, layers, leaves):
             layer.append(dots[-1].relu() if relu else dots[-1])  # right after its dot, as nn's
         made += layer
         outputs = layer
-    return sum(made[1:], made[0]) + leaves[0] * leaves[INPUT_LEAVES]
+    return sum(made[1:], made[0])
 
 
 @given(layers=layered_dots(), seed=st.integers(0, 2**32 - 1))
@@ -701,7 +714,7 @@ def test_layers_of_dots_replay_as_built(engine, layers, seed):
     import random
     rng = random.Random(seed)
     V = engine.Value
-    leaves = [V(rng.gauss(0, 1)) for _ in range(INPUT_LEAVES + WEIGHT_LEAVES)]
+    leaves = [V(rng.gauss(0, 1)) for _ in range(2 * INPUT_LEAVES + WEIGHT_LEAVES)]
     graph = engine.Graph(build_layered(V, layers, leaves))
     new_data = [rng.gauss(0, 1) for _ in leaves]
     for kernels in each_kernel(engine):

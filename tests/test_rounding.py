@@ -50,3 +50,29 @@ def test_dot_backward_rounds_each_step(engine, a, b, c):
     w.grad = c
     (engine.Value.dot([w], [x]) * b).backward()
     assert w.grad == c + a * b
+
+
+def test_a_nan_stays_a_nan_whatever_its_sign(engine):
+    """A NaN's sign is not part of the engines' bit-identical promise (docs/ARCHITECTURE.md):
+    the sum of two NaNs keeps one of theirs, and compilers put either operand first. What
+    holds: NaNs in give NaNs out, on each engine, replayed or built again (an outsider's
+    programs: opposite NaNs summed by two products, and by four dots run together)."""
+    import math
+
+    from helpers import each_kernel
+    V, nan = engine.Value, float("nan")
+    x, p, q = V(1.0), V(nan), V(-nan)
+    y = x * p + x * q
+    y.backward()
+    assert math.isnan(y.data) and math.isnan(x.grad)
+    x = V(nan)
+    ws = [V(nan), V(nan), V(nan), V(-nan)]
+    dots = [V.dot([w], [x]) for w in ws]  # one after another: run together on the tape
+    root = sum(dots, V(0.0))
+    graph = engine.Graph(root)
+    for _ in each_kernel(engine):
+        x.grad = 0.0
+        graph.forward()
+        graph.backward()
+        assert math.isnan(root.data) and math.isnan(x.grad)
+        assert all(math.isnan(w.grad) for w in ws)
