@@ -219,15 +219,16 @@ cdef _Compiled _compile(tuple order, tuple inputs):
         c.tape.val[c.n_links + j] = numbers[j]
     for j in range(c.n_links, c.n_links + len(numbers)):
         c.tape.grad[j] = 0.0
+    tape_run = [slot(j) for j in run]  # the dots' operands as the tape has them
     for j in range(len(run)):
-        c.tape.run[j] = slot(run[j])
+        c.tape.run[j] = tape_run[j]
     # the operands' indices as the tape has them (a dot's a and b: where its run starts, its length)
     steps = [step if step[0] == DOT else (*step[:3], slot(step[3]), slot(step[4]), -1) for step in steps]
     for i, (op, k, group, out, a, b, act) in enumerate(_grouped(steps, reads, run)):
         _set_step(&c.steps[i], op, k, group, out, a, b, act)
     for i, (op, k, out, a, b, act) in enumerate(steps):  # in this order, the backward loop runs faster
         _set_step(&c.back[i], op, k, 1, out, a, b, act)
-    for i, group in _grouped_back(steps, [slot(j) for j in run]):
+    for i, group in _grouped_back(steps, tape_run):
         c.back[i].group = group
     _make_blocks(c)
     for i in range(len(inputs)):

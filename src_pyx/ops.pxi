@@ -552,9 +552,9 @@ cdef inline void _bias_backward(PyObject* b, double g) noexcept:
 # waits for one addition before it starts the next. When their biases and weights are
 # leaves (a Neuron's) and other groups read the same (a layer's, once per input point),
 # forward() first copies them side by side into the groups' ``block``, which the sums
-# read a row at a time. backward() runs up to eight such
-# dots in a row in the walk together, in the first one's step (graph.pxi, _grouped_back):
-# each input's gradient gets their products in the same order, read and written once.
+# read a row at a time. backward() runs up to eight such dots in a row in the walk
+# together, in the first one's step (graph.pxi, _grouped_back): each input's gradient
+# gets their products in the same order, read and written once.
 #
 # A Neuron's relu comes right after its dot and reads it: the tape runs that relu in the
 # dot's step (``act``, the relu's index; graph.pxi), the relu's forward right after the
